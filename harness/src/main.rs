@@ -1,0 +1,2 @@
+//! The `dmconf` binary.
+fn main() {}
