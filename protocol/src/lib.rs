@@ -9,3 +9,5 @@
 //! protocol fact sheet (`shared/docs/omadm-facts.md`).
 
 pub mod dom;
+pub mod violation;
+pub mod xml;
