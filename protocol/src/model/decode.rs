@@ -638,10 +638,7 @@ fn refs(cx: &mut Cx, e: &Element, name: &str) -> Vec<String> {
 
 fn results(cx: &mut Cx, e: &Element) -> Results {
     cx.check(e, RESULTS);
-    let msg_ref = match e.child("MsgRef") {
-        Some(_) => Some(cx.id(e, "MsgRef")),
-        None => None,
-    };
+    let msg_ref = e.child("MsgRef").map(|_| cx.id(e, "MsgRef"));
     Results {
         cmd_id: cx.id(e, "CmdID"),
         msg_ref,
@@ -698,7 +695,7 @@ fn data(e: &Element) -> Data {
 /// True when XML 1.0 can carry the text (no control characters but tab, LF, CR).
 pub(crate) fn is_xml_text(text: &str) -> bool {
     text.chars()
-        .all(|c| !((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')))
+        .all(|c| (c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r'))
 }
 
 fn cred(cx: &mut Cx, e: &Element) -> Cred {
