@@ -9,3 +9,4 @@
 //! protocol fact sheet (`shared/docs/omadm-facts.md`).
 
 pub mod dom;
+pub mod wbxml;
