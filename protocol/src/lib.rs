@@ -9,4 +9,6 @@
 //! protocol fact sheet (`shared/docs/omadm-facts.md`).
 
 pub mod dom;
+pub mod violation;
 pub mod wbxml;
+pub mod xml;
