@@ -12,4 +12,5 @@ pub mod codes;
 pub mod dom;
 pub mod model;
 pub mod violation;
+pub mod wbxml;
 pub mod xml;
