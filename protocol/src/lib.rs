@@ -8,6 +8,7 @@
 //! models are mapped from and to that tree. Facts cited as "facts §N" refer to the project's
 //! protocol fact sheet (`shared/docs/omadm-facts.md`).
 
+pub mod codec;
 pub mod codes;
 pub mod dom;
 pub mod model;
