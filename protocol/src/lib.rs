@@ -8,7 +8,9 @@
 //! models are mapped from and to that tree. Facts cited as "facts §N" refer to the project's
 //! protocol fact sheet (`shared/docs/omadm-facts.md`).
 
+pub mod codes;
 pub mod dom;
+pub mod model;
 pub mod violation;
 pub mod wbxml;
 pub mod xml;
