@@ -30,31 +30,40 @@
 //!
 //! # libwbxml (0.11.8, Debian `libwbxml2-utils`) behaviour, observed
 //!
-//! Checked with `xml2wbxml` / `wbxml2xml` on the fixtures in `protocol/tests/fixtures`
-//! (see `protocol/tests/libwbxml_crosscheck.rs`):
+//! Checked with `xml2wbxml` / `wbxml2xml` on the fixtures in `protocol/tests/fixtures` and
+//! pinned by `protocol/tests/libwbxml_crosscheck.rs`:
 //!
-//! * **Version byte**: 0x03 (WBXML 1.3) by default; `-v 1.2` gives 0x02 like
-//!   [`encode_syncml`]. `-v 1.0` writes 0x00 but *still writes a charset field*, so this
-//!   decoder reads the charset for every version.
-//! * **Public id / charset**: numeric 0x1201 for `SYNCML:SYNCML1.2`, 0x0FD3 for 1.1;
-//!   charset 0x6A (UTF-8).
-//! * **String table**: on by default (`-n` turns it off), but only strings that occur more
-//!   than once and are longer than a few bytes go in (e.g. a repeated 36-byte `LocURI`
-//!   becomes `STR_T`; repeated `1.1` stays `STR_I`). Typical DM messages therefore come out
-//!   with an empty table. We never use `STR_T`.
-//! * **Whitespace**: without `-k`, whitespace-only text is dropped *and* leading/trailing
-//!   whitespace of every text is trimmed (`<VerDTD>  1.2 </VerDTD>` → `1.2`). With `-k` it is
-//!   kept verbatim, including indentation between elements.
+//! * **Options**: `xml2wbxml -v 1.2 -o out.wbxml in.xml` gives SyncML 1.2 WBXML like
+//!   [`encode_syncml`]; `-n` disables the string table, `-k` keeps whitespace; `-a`
+//!   ("anonymous") changed nothing for SyncML input (still public id 0x1201).
+//!   `wbxml2xml -m 0` writes compact XML (with DOCTYPE and `xmlns`).
+//! * **Version byte**: 0x03 (WBXML 1.3) by default; `-v 1.2` gives 0x02. `-v 1.0` writes
+//!   0x00 but *still writes a charset field*, so this decoder reads the charset for every
+//!   version.
+//! * **Public id / charset**: numeric 0x1201 for `SYNCML:SYNCML1.2` (0x0FD3 for 1.1), never a
+//!   literal FPI for SyncML; charset 0x6A (UTF-8).
+//! * **String table**: on by default, holding only strings that occur more than once and are
+//!   not very short (in `pkg2_status_chal` both repeated `LocURI`s become `STR_T`; a
+//!   repeated `1.1` stays `STR_I`). Most DM messages still come out with an empty table. We
+//!   never use a string table except for literal tags and a literal public id.
+//! * **Whitespace**: by default whitespace-only text is dropped *and* every text is trimmed
+//!   (`<VerDTD>  1.2 </VerDTD>` → `1.2`), so leading/trailing blanks in node values are lost.
+//!   With `-k` everything is kept verbatim, including indentation between elements. We
+//!   encode text exactly as it is in the tree.
 //! * **`Data` content**: `STR_I` in general (`Cred/Data`, `Alert/Data`, `Status/Data`,
 //!   `Results/Item/Data`), but `OPAQUE` for a `Data` whose grandparent is `Add` or `Replace`
-//!   (libwbxml's "vObject" rule: `Replace/Item/Data` with `Model X` is `C3 07 ...`).
-//! * **Embedded TNDS**: a `MgmtTree` element inside `Data` with `Meta/Type`
-//!   `application/vnd.syncml.dmtnds+xml` is encoded as a *separate WBXML document* inside
-//!   `OPAQUE` (version 0x02, literal public id `-//OMA//DTD-DM-DDF 1.2//EN` at string-table
-//!   index 0, body on page 2), and the `Type` text is rewritten to
-//!   `application/vnd.syncml.dmtnds+wbxml` (facts §12.6). Our encoder instead keeps the
-//!   `MgmtTree` inline on code page 2 inside the page-0 `Data`, which libwbxml's
-//!   `wbxml2xml` also reads.
+//!   (libwbxml's "vObject" rule: `Replace/Item/Data` `Model X` is `C3 07 ...`); `wbxml2xml`
+//!   prints opaque content as CDATA. We write `OPAQUE` only for [`dom::Node::Opaque`].
+//! * **Embedded TNDS**: a `MgmtTree` inside `Data` with `Meta/Type`
+//!   `application/vnd.syncml.dmtnds+xml` becomes a *separate WBXML document* inside `OPAQUE`
+//!   (version 0x02, literal public id `-//OMA//DTD-DM-DDF 1.2//EN` at string-table index 0,
+//!   body starting with `SWITCH_PAGE 2`), and the `Type` text is rewritten to
+//!   `application/vnd.syncml.dmtnds+wbxml` (facts §12.6). [`decode`] returns that as
+//!   [`dom::Node::Opaque`]; callers can [`decode`] the bytes again. Our encoder instead keeps
+//!   the `MgmtTree` inline on code page 2 inside the page-0 `Data` (facts §12.5, §12.6).
+//!   libwbxml's SyncML 1.2 tables have **no code page 2**: `wbxml2xml` prints our inline
+//!   DDF elements as `<unknown>` (text survives). Peers built on libwbxml therefore need
+//!   the embedded-document form.
 //! * **Empty elements** (`<Final/>`) are tag tokens without the content bit, as here.
 
 mod decode;
