@@ -677,6 +677,15 @@ fn data(e: &Element) -> Data {
     if e.children.iter().all(|n| matches!(n, Node::Text(_))) {
         return Data::Text(e.text());
     }
+    if let [Node::Opaque(bytes)] = e.children.as_slice() {
+        // libwbxml carries an embedded TNDS document as OPAQUE holding a WBXML document of
+        // its own; the XML form carries it inline. Both are the same markup.
+        if let Some(root) = embedded_tnds(bytes) {
+            return Data::Markup(RawNodes {
+                nodes: vec![Node::Element(root)],
+            });
+        }
+    }
     let mut bytes = Vec::new();
     for n in &e.children {
         match n {
@@ -690,6 +699,15 @@ fn data(e: &Element) -> Data {
         Ok(text) => Data::Binary(text.into_bytes()),
         Err(e) => Data::Binary(e.into_bytes()),
     }
+}
+
+/// A TNDS/DDF `MgmtTree` carried as a nested WBXML document, if `bytes` is one.
+fn embedded_tnds(bytes: &[u8]) -> Option<Element> {
+    if !crate::wbxml::is_wbxml(bytes) {
+        return None;
+    }
+    let doc = crate::wbxml::decode(bytes).ok()?;
+    doc.is_tnds().then_some(doc.root)
 }
 
 /// True when XML 1.0 can carry the text (no control characters but tab, LF, CR).
