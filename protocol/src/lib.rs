@@ -8,4 +8,8 @@
 //! models are mapped from and to that tree. Facts cited as "facts §N" refer to the project's
 //! protocol fact sheet (`shared/docs/omadm-facts.md`).
 
+pub mod acl;
+pub mod auth;
 pub mod dom;
+pub mod pkg0;
+pub mod uri;

@@ -21,12 +21,20 @@ pub struct Outcome {
 impl Outcome {
     /// A passing outcome.
     pub fn pass(id: impl Into<String>, source: &Path) -> Self {
-        Outcome { id: id.into(), source: source.to_path_buf(), result: Ok(()) }
+        Outcome {
+            id: id.into(),
+            source: source.to_path_buf(),
+            result: Ok(()),
+        }
     }
 
     /// A failing outcome with a reason.
     pub fn fail(id: impl Into<String>, source: &Path, why: impl Into<String>) -> Self {
-        Outcome { id: id.into(), source: source.to_path_buf(), result: Err(why.into()) }
+        Outcome {
+            id: id.into(),
+            source: source.to_path_buf(),
+            result: Err(why.into()),
+        }
     }
 }
 
@@ -48,7 +56,10 @@ pub fn pretty_json(v: &serde_json::Value) -> String {
 
 /// Compare an expected JSON value with an actual one; on mismatch, a unified diff of their
 /// pretty forms.
-pub fn compare_json(expected: &serde_json::Value, actual: &serde_json::Value) -> Result<(), String> {
+pub fn compare_json(
+    expected: &serde_json::Value,
+    actual: &serde_json::Value,
+) -> Result<(), String> {
     if expected == actual {
         Ok(())
     } else {
