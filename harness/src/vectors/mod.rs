@@ -72,3 +72,9 @@ pub fn read_json(path: &Path) -> Result<serde_json::Value, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
 }
+
+pub mod acl;
+pub mod auth;
+pub mod pkg0;
+mod sec_cases;
+pub mod uri;
