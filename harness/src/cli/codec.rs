@@ -42,6 +42,11 @@ pub(super) enum CodecCommand {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Decode a package #0 notification (facts §7) and print its fields as JSON.
+    ///
+    /// With --verify, also check the digest against the server password and nonce; exit 1
+    /// when it does not verify.
+    Pkg0(super::pkg0::Pkg0Args),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -73,6 +78,7 @@ pub(super) fn run(cmd: CodecCommand) -> Result<(), Failure> {
             pretty,
             output,
         } => encode(&file, to, pretty, output.as_deref()),
+        CodecCommand::Pkg0(args) => super::pkg0::run(args),
     }
 }
 

@@ -5,6 +5,7 @@
 //! clear line on stderr.
 
 mod codec;
+mod pkg0;
 mod vectors;
 
 use std::path::PathBuf;

@@ -91,10 +91,28 @@ pub struct Category {
 
 /// Every category this build knows, in the order they are checked.
 pub fn categories() -> Vec<Category> {
-    vec![Category {
-        name: "codec",
-        check: codec::check,
-    }]
+    vec![
+        Category {
+            name: "codec",
+            check: codec::check,
+        },
+        Category {
+            name: "auth",
+            check: auth::check,
+        },
+        Category {
+            name: "pkg0",
+            check: pkg0::check,
+        },
+        Category {
+            name: "uri",
+            check: uri::check,
+        },
+        Category {
+            name: "acl",
+            check: acl::check,
+        },
+    ]
 }
 
 /// Why a vectors folder could not be checked at all.
@@ -144,3 +162,8 @@ pub fn case_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
     out.sort();
     Ok(out)
 }
+pub mod acl;
+pub mod auth;
+pub mod pkg0;
+mod sec_cases;
+pub mod uri;
