@@ -223,3 +223,43 @@ fn help_documents_every_command() {
         );
     }
 }
+
+/// Issue "done when": `dmconf codec decode` reads WBXML produced by an independent encoder
+/// (Debian's libwbxml `xml2wbxml`) and gives the same model as from the XML.
+#[test]
+fn decodes_wbxml_from_an_independent_encoder() {
+    let available = Command::new("xml2wbxml").arg("--help").output().is_ok();
+    if !available {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "xml2wbxml (libwbxml2-utils) is missing on CI; .ci/run installs it"
+        );
+        eprintln!("skipped: xml2wbxml not installed (apt-get install libwbxml2-utils)");
+        return;
+    }
+    let dir = tempdir("libwbxml");
+    let input = repo().join(PKG1);
+    let theirs = dir.join("libwbxml.wbxml");
+    let conv = Command::new("xml2wbxml")
+        .args([
+            "-v",
+            "1.2",
+            "-o",
+            theirs.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        conv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&conv.stderr)
+    );
+    let from_theirs = dmconf(&["codec", "decode", "--strict", theirs.to_str().unwrap()]);
+    assert!(from_theirs.status.success(), "{}", stderr(&from_theirs));
+    let from_xml = dmconf(&["codec", "decode", input.to_str().unwrap()]);
+    assert_eq!(
+        String::from_utf8_lossy(&from_theirs.stdout),
+        String::from_utf8_lossy(&from_xml.stdout)
+    );
+}
