@@ -251,7 +251,10 @@ impl Cx {
     }
 
     fn check_ns(&mut self, e: &Element) {
-        if e.ns != self.ns {
+        // facts §1.1: the MetInf namespace may be declared on `Meta` itself, which puts the
+        // Meta element in it.
+        let meta_in_metinf = e.name == "Meta" && e.ns == NS_METINF;
+        if e.ns != self.ns && !meta_in_metinf {
             self.violate(
                 ViolationKind::WrongNamespace {
                     element: e.name.clone(),
@@ -542,13 +545,40 @@ fn alert(cx: &mut Cx, e: &Element) -> Command {
             }
         }
     };
+    let items = items(cx, e);
+    if matches!(code, Some(AlertCode::ClientEvent | AlertCode::GenericAlert)) {
+        // facts §3.3 (1224: each item needs Meta Type and Format) and §3.5 (1226: Type,
+        // Format and Data are required).
+        for (item, el) in items.iter().zip(e.elements().filter(|c| c.name == "Item")) {
+            let meta = item.meta.as_ref();
+            let mut missing = Vec::new();
+            if meta.and_then(|m| m.type_.as_ref()).is_none() {
+                missing.push("Meta/Type");
+            }
+            if meta.and_then(|m| m.format.as_ref()).is_none() {
+                missing.push("Meta/Format");
+            }
+            if code == Some(AlertCode::GenericAlert) && item.data.is_none() {
+                missing.push("Data");
+            }
+            for m in missing {
+                cx.violate(
+                    ViolationKind::MissingElement {
+                        parent: "Item".into(),
+                        element: m.into(),
+                    },
+                    el.pos,
+                );
+            }
+        }
+    }
     Command::Alert(Alert {
         cmd_id: cx.id(e, "CmdID"),
         no_resp: cx.flag(e, "NoResp"),
         cred: e.child("Cred").map(|c| cred(cx, c)),
         code,
         correlator: cx.text(e, "Correlator"),
-        items: items(cx, e),
+        items,
     })
 }
 
