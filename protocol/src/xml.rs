@@ -298,7 +298,18 @@ pub fn parse_with_violations(bytes: &[u8]) -> Result<(Element, Vec<Violation>), 
     root.map(|r| (r, violations)).ok_or(XmlError::NoRoot)
 }
 
+/// True for characters XML 1.0 allows in a document (its `Char` production).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
 fn push_text(stack: &mut [Open], content: &str, pos: Pos) -> Result<(), XmlError> {
+    if let Some(bad) = content.chars().find(|c| !is_xml_char(*c)) {
+        return Err(XmlError::Syntax {
+            pos,
+            detail: format!("character U+{:04X} is not allowed in XML 1.0", bad as u32),
+        });
+    }
     match stack.last_mut() {
         Some(open) => {
             open.pending_text.push_str(content);
@@ -553,6 +564,12 @@ mod tests {
         assert_eq!(parse(b"<a><b></a>").unwrap_err().kind(), "syntax");
         assert_eq!(parse(b"<a/><b/>").unwrap_err().kind(), "trailing_content");
         assert_eq!(parse(b"<a>\xff</a>").unwrap_err().kind(), "not_utf8");
+        assert_eq!(parse(b"<a>x\x00</a>").unwrap_err().kind(), "syntax");
+        assert_eq!(parse(b"<a>&#1;</a>").unwrap_err().kind(), "syntax");
+        assert_eq!(
+            parse(b"<a><![CDATA[\x01]]></a>").unwrap_err().kind(),
+            "syntax"
+        );
         let deep = "<a>".repeat(MAX_DEPTH + 1);
         assert_eq!(parse(deep.as_bytes()).unwrap_err().kind(), "too_deep");
         assert_eq!(

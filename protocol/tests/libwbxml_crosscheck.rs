@@ -78,8 +78,16 @@ fn tools_available() -> bool {
 }
 
 /// A scratch file name unique to this process and `tag`; callers delete it after use.
+/// A scratch path unique within this process: tests run in parallel threads and may convert
+/// the same fixture with the same options at once.
 fn scratch(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("dm-wbxml-crosscheck-{}-{tag}", std::process::id()))
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!(
+        "dm-wbxml-crosscheck-{}-{n}-{tag}",
+        std::process::id()
+    ))
 }
 
 /// Run `xml2wbxml <args> -o out input` and return the output bytes.

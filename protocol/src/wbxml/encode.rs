@@ -165,13 +165,16 @@ impl BodyEncoder {
                 Node::Element(c) => self.element(c, depth + 1)?,
                 Node::Text(text) => {
                     if text.contains('\0') {
-                        return Err(WbxmlError::NulInText {
-                            element: el.name.clone(),
-                        });
+                        // STR_I is NUL-terminated, so text holding a NUL goes as OPAQUE;
+                        // decoders read the same characters back.
+                        self.out.push(t::OPAQUE);
+                        mb_uint::write(&mut self.out, len_u32(text.len(), "opaque data")?);
+                        self.out.extend_from_slice(text.as_bytes());
+                    } else {
+                        self.out.push(t::STR_I);
+                        self.out.extend_from_slice(text.as_bytes());
+                        self.out.push(0);
                     }
-                    self.out.push(t::STR_I);
-                    self.out.extend_from_slice(text.as_bytes());
-                    self.out.push(0);
                 }
                 Node::Opaque(data) => {
                     self.out.push(t::OPAQUE);

@@ -154,12 +154,6 @@ pub enum WbxmlError {
         /// Why.
         reason: &'static str,
     },
-    /// Encoding: a text node contains NUL, which `STR_I` cannot carry.
-    #[error("text inside <{element}> contains a NUL character, which WBXML STR_I cannot carry")]
-    NulInText {
-        /// Name of the element holding the text.
-        element: String,
-    },
     /// Encoding: an element name that is empty or contains NUL cannot be a literal tag.
     #[error("element name {name:?} cannot be encoded as a WBXML literal tag")]
     BadElementName {

@@ -602,12 +602,10 @@ fn encoder_literal_public_id_is_table_entry_zero_before_literal_tags() {
 
 #[test]
 fn encoder_errors() {
-    assert_eq!(
-        encode_syncml(&s("Data").with_text("a\0b")),
-        Err(WbxmlError::NulInText {
-            element: "Data".into()
-        })
-    );
+    // Text holding a NUL cannot be STR_I: it goes as OPAQUE with the same bytes.
+    let b = encode_syncml(&s("Data").with_text("a\0b")).unwrap();
+    assert_eq!(&b[b.len() - 6..], &[0xC3, 0x03, b'a', 0x00, b'b', 0x01]);
+    assert_eq!(decode(&b).unwrap().root.text(), "a\0b");
     assert!(matches!(
         encode_syncml(&Element::new("X", "urn:other")),
         Err(WbxmlError::UnencodableNamespace { .. })
