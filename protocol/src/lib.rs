@@ -9,5 +9,6 @@
 //! protocol fact sheet (`shared/docs/omadm-facts.md`).
 
 pub mod dom;
+pub mod tnds;
 pub mod violation;
 pub mod xml;

@@ -138,12 +138,22 @@ impl fmt::Display for ViolationKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ViolationKind::UnexpectedAttribute { element, attribute } => {
-                write!(f, "<{element}> carries attribute {attribute:?}; SyncML elements take none")
+                write!(
+                    f,
+                    "<{element}> carries attribute {attribute:?}; SyncML elements take none"
+                )
             }
             ViolationKind::UnboundPrefix { element, prefix } => {
-                write!(f, "<{element}> uses prefix {prefix:?} with no xmlns:{prefix} in scope")
+                write!(
+                    f,
+                    "<{element}> uses prefix {prefix:?} with no xmlns:{prefix} in scope"
+                )
             }
-            ViolationKind::WrongOrder { parent, element, after } => write!(
+            ViolationKind::WrongOrder {
+                parent,
+                element,
+                after,
+            } => write!(
                 f,
                 "<{element}> inside <{parent}> comes too early: it must follow <{after}>"
             ),
@@ -154,7 +164,10 @@ impl fmt::Display for ViolationKind {
                 write!(f, "<{element}> is not allowed inside <{parent}>")
             }
             ViolationKind::NotUsedInDm { parent, element } => {
-                write!(f, "<{element}> inside <{parent}> is a SyncML element OMA DM does not use")
+                write!(
+                    f,
+                    "<{element}> inside <{parent}> is a SyncML element OMA DM does not use"
+                )
             }
             ViolationKind::Repeated { parent, element } => {
                 write!(f, "<{element}> appears more than once inside <{parent}>")
@@ -165,7 +178,10 @@ impl fmt::Display for ViolationKind {
                 found,
             } => {
                 let found = if found.is_empty() { "none" } else { found };
-                write!(f, "<{element}> is in namespace {found:?}, expected {expected:?}")
+                write!(
+                    f,
+                    "<{element}> is in namespace {found:?}, expected {expected:?}"
+                )
             }
             ViolationKind::BadNumber { element, value } => {
                 write!(f, "<{element}> must hold a decimal number, found {value:?}")

@@ -21,12 +21,20 @@ pub struct Outcome {
 impl Outcome {
     /// A passing outcome.
     pub fn pass(id: impl Into<String>, source: &Path) -> Self {
-        Outcome { id: id.into(), source: source.to_path_buf(), result: Ok(()) }
+        Outcome {
+            id: id.into(),
+            source: source.to_path_buf(),
+            result: Ok(()),
+        }
     }
 
     /// A failing outcome with a reason.
     pub fn fail(id: impl Into<String>, source: &Path, why: impl Into<String>) -> Self {
-        Outcome { id: id.into(), source: source.to_path_buf(), result: Err(why.into()) }
+        Outcome {
+            id: id.into(),
+            source: source.to_path_buf(),
+            result: Err(why.into()),
+        }
     }
 }
 
@@ -48,7 +56,10 @@ pub fn pretty_json(v: &serde_json::Value) -> String {
 
 /// Compare an expected JSON value with an actual one; on mismatch, a unified diff of their
 /// pretty forms.
-pub fn compare_json(expected: &serde_json::Value, actual: &serde_json::Value) -> Result<(), String> {
+pub fn compare_json(
+    expected: &serde_json::Value,
+    actual: &serde_json::Value,
+) -> Result<(), String> {
     if expected == actual {
         Ok(())
     } else {
@@ -61,3 +72,5 @@ pub fn read_json(path: &Path) -> Result<serde_json::Value, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
 }
+
+pub mod tnds;
