@@ -3,4 +3,5 @@
 //! Today it holds the codec tools (`dmconf codec ...`) and the golden-vector checker
 //! (`dmconf vectors check`). Later issues grow the cucumber runner, adapters and reports here.
 
+pub mod cli;
 pub mod vectors;

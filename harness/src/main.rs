@@ -1,2 +1,5 @@
-//! The `dmconf` binary.
-fn main() {}
+//! The `dmconf` binary: see `dmconf --help`.
+
+fn main() -> std::process::ExitCode {
+    dmconf::cli::run()
+}

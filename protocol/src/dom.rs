@@ -103,10 +103,14 @@ impl Element {
         self
     }
 
-    /// Builder: append character data.
+    /// Builder: append character data (an empty string adds nothing: no decoder ever
+    /// produces an empty text node, so building one would break equality with decoded trees).
     #[must_use]
     pub fn with_text(mut self, text: impl Into<String>) -> Self {
-        self.children.push(Node::Text(text.into()));
+        let text = text.into();
+        if !text.is_empty() {
+            self.children.push(Node::Text(text));
+        }
         self
     }
 

@@ -8,7 +8,15 @@
 //! models are mapped from and to that tree. Facts cited as "facts §N" refer to the project's
 //! protocol fact sheet (`shared/docs/omadm-facts.md`).
 
+pub mod acl;
+pub mod auth;
+pub mod codec;
+pub mod codes;
 pub mod dom;
+pub mod model;
+pub mod pkg0;
 pub mod tnds;
+pub mod uri;
 pub mod violation;
+pub mod wbxml;
 pub mod xml;

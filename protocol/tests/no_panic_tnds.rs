@@ -1,5 +1,5 @@
 //! Property tests: TNDS parsing never panics on hostile input, and any model tree round-trips
-//! through its canonical dom and XML unchanged and without violations. Facts §9.1.
+//! through its canonical dom, XML and WBXML unchanged and without violations. Facts §9.1.
 #![allow(clippy::unwrap_used)]
 
 use dm_protocol::tnds::{
@@ -227,6 +227,14 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_wbxml_never_panics(tail in prop::collection::vec(any::<u8>(), 0..256)) {
+        // A plausible header (WBXML 1.2, literal public id, UTF-8) then arbitrary bytes.
+        let mut bytes = vec![0x02, 0x00, 0x00, 0x6A, 0x00];
+        bytes.extend(tail);
+        let _ = TndsDocument::parse(&bytes);
+    }
+
+    #[test]
     fn xmlish_strings_never_panic(parts in prop::collection::vec(prop::sample::select(WORDS.to_vec()), 0..60)) {
         let xml = parts.concat();
         if let Ok(doc) = TndsDocument::parse_xml(xml.as_bytes()) {
@@ -251,6 +259,10 @@ proptest! {
             prop_assert!(again.violations.is_empty(), "{:?}", again.violations);
             prop_assert_eq!(&again.tree, &t);
         }
+        let bytes = doc.to_wbxml().unwrap();
+        let again = TndsDocument::parse(&bytes).unwrap();
+        prop_assert!(again.violations.is_empty(), "{:?}", again.violations);
+        prop_assert_eq!(&again.tree, &t);
         let json = serde_json::to_string(&t).unwrap();
         prop_assert_eq!(serde_json::from_str::<MgmtTree>(&json).unwrap(), t);
     }

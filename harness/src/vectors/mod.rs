@@ -73,4 +73,102 @@ pub fn read_json(path: &Path) -> Result<serde_json::Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
 }
 
+pub mod codec;
+
+/// Whether the checkers should write actual results instead of comparing (set
+/// `DMCONF_BLESS=1`). Only for creating new vectors: review the diff before committing.
+pub fn blessing() -> bool {
+    std::env::var_os("DMCONF_BLESS").is_some_and(|v| v == "1")
+}
+
+/// A category of vectors: its folder name and its checker.
+pub struct Category {
+    /// Folder name under the vectors root.
+    pub name: &'static str,
+    /// The checker.
+    pub check: fn(&Path) -> Vec<Outcome>,
+}
+
+/// Every category this build knows, in the order they are checked.
+pub fn categories() -> Vec<Category> {
+    vec![
+        Category {
+            name: "codec",
+            check: codec::check,
+        },
+        Category {
+            name: "auth",
+            check: auth::check,
+        },
+        Category {
+            name: "pkg0",
+            check: pkg0::check,
+        },
+        Category {
+            name: "uri",
+            check: uri::check,
+        },
+        Category {
+            name: "acl",
+            check: acl::check,
+        },
+        Category {
+            name: "tnds",
+            check: tnds::check,
+        },
+    ]
+}
+
+/// Why a vectors folder could not be checked at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VectorsError {
+    /// The folder does not exist or cannot be read.
+    #[error("cannot read vectors folder {path}: {source}")]
+    Unreadable {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The folder holds no known category.
+    #[error("{0} holds none of the vector folders this build checks ({1}); pass the vectors root")]
+    Empty(PathBuf, String),
+}
+
+/// Check every known category found under `root`, in order.
+pub fn check_dir(root: &Path) -> Result<Vec<(&'static str, Vec<Outcome>)>, VectorsError> {
+    std::fs::read_dir(root).map_err(|source| VectorsError::Unreadable {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let mut all = Vec::new();
+    for cat in categories() {
+        let dir = root.join(cat.name);
+        if dir.is_dir() {
+            all.push((cat.name, (cat.check)(&dir)));
+        }
+    }
+    if all.is_empty() {
+        let names: Vec<&str> = categories().iter().map(|c| c.name).collect();
+        return Err(VectorsError::Empty(root.to_path_buf(), names.join(", ")));
+    }
+    Ok(all)
+}
+
+/// Sorted sub-folders of a category folder (one per vector).
+pub fn case_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    out.sort();
+    Ok(out)
+}
+pub mod acl;
+pub mod auth;
+pub mod pkg0;
+mod sec_cases;
 pub mod tnds;
+pub mod uri;

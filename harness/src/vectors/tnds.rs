@@ -3,8 +3,9 @@
 //! One folder per case: `input.xml`, `expected.json` and, unless the case expects a hard
 //! error, `canonical.xml`. Each case checks, in order: decoding (error kind, or tree JSON,
 //! document kind and violations), the §9.2 TNDS rules when asked for, the canonical XML, that
-//! the canonical XML decodes to the same tree, and that the expected JSON deserialises to a
-//! tree whose canonical XML is the expected one.
+//! the canonical XML decodes to the same tree, that the tree survives a WBXML round trip
+//! (facts §12.5), and that the expected JSON deserialises to a tree whose canonical XML is the
+//! expected one.
 
 use std::path::Path;
 
@@ -13,25 +14,20 @@ use dm_protocol::tnds::{MgmtTree, TndsDocument};
 use dm_protocol::violation::Violation;
 use serde_json::{json, Value};
 
-use super::{compare_json, read_json, unified_diff, Outcome};
+use super::{case_dirs, compare_json, read_json, unified_diff, Outcome};
 
 /// Check every case folder under `dir` (sorted by name).
 pub fn check(dir: &Path) -> Vec<Outcome> {
-    let mut cases: Vec<_> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect(),
-        Err(e) => {
+    let cases = match case_dirs(dir) {
+        Ok(cases) => cases,
+        Err(why) => {
             return vec![Outcome::fail(
                 "tnds",
                 dir,
-                format!("{}: cannot list vectors: {e}", dir.display()),
+                format!("cannot list vectors: {why}"),
             )]
         }
     };
-    cases.sort();
     cases
         .iter()
         .map(|case| {
@@ -131,6 +127,17 @@ fn check_case(case: &Path) -> Result<(), String> {
             violations_json(&again.violations)
         ));
     }
+
+    let wbxml = doc
+        .to_wbxml()
+        .map_err(|e| format!("canonical tree does not encode as WBXML: {e}"))?;
+    let from_wbxml = TndsDocument::parse_wbxml(&wbxml)
+        .map_err(|e| format!("WBXML encoding does not decode: {e}"))?;
+    let wbxml_tree = serde_json::to_value(&from_wbxml.tree).map_err(|e| e.to_string())?;
+    with_context(
+        "tree decoded from WBXML",
+        compare_json(&want_tree, &wbxml_tree),
+    )?;
 
     let model: MgmtTree = serde_json::from_value(want_tree)
         .map_err(|e| format!("expected tree JSON does not deserialise: {e}"))?;

@@ -13,7 +13,7 @@
 //! [`TndsError`]. [`to_dom`] writes the canonical form: DTD order and the `syncml:dmddf1.2`
 //! namespace on every element.
 //!
-//! [`TndsDocument`] bundles parsing, the §9.2 TNDS rules and XML output; [`flat`] holds the
+//! [`TndsDocument`] bundles parsing (XML or WBXML), the §9.2 TNDS rules and output; [`flat`] holds the
 //! helpers the tree engine uses (node URIs, building a tree from node entries, `?list=TNDS`
 //! property filters of facts §4.6).
 
@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dom::{Element, Pos};
 use crate::violation::{Violation, ViolationKind};
+use crate::wbxml::{self, WbxmlError};
 use crate::xml::{self, WriteOptions, XmlError, XmlWriteError};
 
 mod decode;
@@ -382,6 +383,9 @@ pub enum TndsError {
     /// The input is not well-formed XML.
     #[error("TNDS/DDF document is not readable XML: {0}")]
     Xml(#[from] XmlError),
+    /// The input is not readable WBXML.
+    #[error("TNDS/DDF document is not readable WBXML: {0}")]
+    Wbxml(#[from] WbxmlError),
     /// The root element is not `MgmtTree`.
     #[error("{pos}: root element is <{found}>, but a TNDS/DDF document starts with <MgmtTree> (facts §9.1)")]
     NotMgmtTree {
@@ -413,6 +417,7 @@ impl TndsError {
     pub fn kind(&self) -> &'static str {
         match self {
             TndsError::Xml(_) => "xml",
+            TndsError::Wbxml(_) => "wbxml",
             TndsError::NotMgmtTree { .. } => "not_mgmt_tree",
             TndsError::Unusable { .. } => "unusable",
             TndsError::TooDeep { .. } => "too_deep",
@@ -586,6 +591,22 @@ impl TndsDocument {
         Ok(doc)
     }
 
+    /// Parse a WBXML TNDS/DDF document (facts §12.5: code page 2 implies `syncml:dmddf1.2`).
+    pub fn parse_wbxml(bytes: &[u8]) -> Result<Self, TndsError> {
+        let doc = wbxml::decode(bytes)?;
+        TndsDocument::from_dom(&doc.root)
+    }
+
+    /// Parse either encoding, telling WBXML from XML by its first byte
+    /// ([`wbxml::is_wbxml`]).
+    pub fn parse(bytes: &[u8]) -> Result<Self, TndsError> {
+        if wbxml::is_wbxml(bytes) {
+            TndsDocument::parse_wbxml(bytes)
+        } else {
+            TndsDocument::parse_xml(bytes)
+        }
+    }
+
     /// Map a decoded element tree (from XML or WBXML) to a document; see [`from_dom`].
     pub fn from_dom(root: &Element) -> Result<Self, TndsError> {
         let d = decode::decode(root)?;
@@ -633,5 +654,11 @@ impl TndsDocument {
             WriteOptions::CANONICAL
         };
         xml::write(&self.to_dom(), options)
+    }
+
+    /// WBXML bytes of the canonical tree: WBXML 1.2, literal public id
+    /// `-//OMA//DTD-DM-DDF 1.2//EN`, UTF-8, code page 2 (facts §12.1, §12.5).
+    pub fn to_wbxml(&self) -> Result<Vec<u8>, WbxmlError> {
+        wbxml::encode(&wbxml::Document::tnds(self.to_dom()))
     }
 }
