@@ -15,6 +15,7 @@ pub mod codes;
 pub mod dom;
 pub mod model;
 pub mod pkg0;
+pub mod tnds;
 pub mod uri;
 pub mod violation;
 pub mod wbxml;

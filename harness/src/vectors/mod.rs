@@ -112,6 +112,10 @@ pub fn categories() -> Vec<Category> {
             name: "acl",
             check: acl::check,
         },
+        Category {
+            name: "tnds",
+            check: tnds::check,
+        },
     ]
 }
 
@@ -166,4 +170,5 @@ pub mod acl;
 pub mod auth;
 pub mod pkg0;
 mod sec_cases;
+pub mod tnds;
 pub mod uri;
