@@ -88,30 +88,48 @@ impl XmlError {
 }
 
 /// Maps byte offsets of one input to 1-based line:column positions.
+///
+/// The reader asks for positions in increasing order, so a cursor remembers the last answer
+/// and counts characters only from there: linear in the input, even for compact XML that is
+/// one long line.
 struct LineIndex<'a> {
     text: &'a str,
     line_starts: Vec<usize>,
+    /// (line index, byte offset, 0-based column) of the last position computed.
+    cursor: (usize, usize, usize),
 }
 
 impl<'a> LineIndex<'a> {
     fn new(text: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { text, line_starts }
+        LineIndex {
+            text,
+            line_starts,
+            cursor: (0, 0, 0),
+        }
     }
 
-    fn pos(&self, offset: usize) -> Pos {
+    fn pos(&mut self, offset: usize) -> Pos {
         let offset = offset.min(self.text.len());
         let line = match self.line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         };
         let start = self.line_starts.get(line).copied().unwrap_or(0);
-        let column = self
-            .text
-            .get(start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(offset - start);
+        let (c_line, c_offset, c_col) = self.cursor;
+        let (from, base) = if c_line == line && c_offset <= offset {
+            (c_offset, c_col)
+        } else {
+            (start, 0)
+        };
+        let column = base
+            + self
+                .text
+                .get(from..offset)
+                .map(|s| s.chars().count())
+                .unwrap_or(offset - from);
+        self.cursor = (line, offset, column);
         Pos::Xml {
             line: u32::try_from(line + 1).unwrap_or(u32::MAX),
             column: u32::try_from(column + 1).unwrap_or(u32::MAX),
@@ -175,7 +193,7 @@ pub fn parse_with_violations(bytes: &[u8]) -> Result<(Element, Vec<Violation>), 
             });
         }
     };
-    let index = LineIndex::new(text);
+    let mut index = LineIndex::new(text);
     let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
     config.trim_text(false);
@@ -547,6 +565,23 @@ mod tests {
         let max = hdr.child("Meta").unwrap().child("MaxMsgSize").unwrap();
         assert_eq!(max.ns, NS_METINF);
         assert_eq!(max.text(), "16384");
+    }
+
+    #[test]
+    fn columns_count_characters_on_long_lines() {
+        let root = parse("<a>é<b/>€€<c/>\n  x<d/></a>".as_bytes()).unwrap();
+        let cols: Vec<Pos> = root.elements().map(|e| e.pos).collect();
+        assert_eq!(
+            cols,
+            [
+                Pos::Xml { line: 1, column: 5 },
+                Pos::Xml {
+                    line: 1,
+                    column: 11
+                },
+                Pos::Xml { line: 2, column: 4 },
+            ]
+        );
     }
 
     #[test]
