@@ -2,13 +2,12 @@
 //! (facts §4.1, §9.1 `Path`), building a tree from node entries (for `?list=TNDS` results),
 //! and the `?list=TNDS+Prop` / `-Prop` property filter of facts §4.6.
 
-use std::collections::{BTreeSet, HashMap};
-use std::fmt;
-use std::str::FromStr;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::{Format, MgmtTree, Node, NodeContent, RtProperties};
+use crate::uri::{Property, TndsField, TndsFilter};
 
 /// One node of a tree with its full URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,181 +205,22 @@ pub enum BuildError {
     },
 }
 
-/// A property name valid in a `?list=TNDS` filter: the `RTProperties` children plus
-/// `Value`. Facts §4.6.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Property {
-    /// `ACL`.
-    Acl,
-    /// `Format`.
-    Format,
-    /// `Name`.
-    Name,
-    /// `Size`.
-    Size,
-    /// `Title`.
-    Title,
-    /// `TStamp`.
-    TStamp,
-    /// `Type`.
-    Type,
-    /// `VerNo`.
-    VerNo,
-    /// `Value`.
-    Value,
+/// Applying a `?list=TNDS` filter to a tree (facts §4.6). The filter itself is parsed by
+/// [`crate::uri`] (`"TNDS+Value+ACL".parse::<TndsFilter>()`), the one parser of that syntax.
+pub trait ApplyTndsFilter {
+    /// A copy of the tree carrying only what the filter selects.
+    fn apply(&self, tree: &MgmtTree) -> MgmtTree;
 }
 
-impl Property {
-    /// Every property, in `RTProperties` order then `Value`.
-    pub const ALL: [Property; 9] = [
-        Property::Acl,
-        Property::Format,
-        Property::Name,
-        Property::Size,
-        Property::Title,
-        Property::TStamp,
-        Property::Type,
-        Property::VerNo,
-        Property::Value,
-    ];
-
-    /// The name as written in the query (`ACL`, `TStamp`, `Value`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Property::Acl => "ACL",
-            Property::Format => "Format",
-            Property::Name => "Name",
-            Property::Size => "Size",
-            Property::Title => "Title",
-            Property::TStamp => "TStamp",
-            Property::Type => "Type",
-            Property::VerNo => "VerNo",
-            Property::Value => "Value",
-        }
-    }
-}
-
-impl fmt::Display for Property {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Which properties a `?list=TNDS` result carries. Facts §4.6.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PropertyFilter {
-    /// `TNDS`: every property the server may read.
-    #[default]
-    All,
-    /// `TNDS+A+B`: only these.
-    Include(BTreeSet<Property>),
-    /// `TNDS-A-B`: all but these.
-    Exclude(BTreeSet<Property>),
-}
-
-/// Why a `?list=` value is not a valid TNDS filter.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PropertyFilterError {
-    /// The value does not start with `TNDS`.
-    #[error("?list={found:?} is not a TNDS query (expected TNDS, TNDS+Prop... or TNDS-Prop..., facts §4.6)")]
-    NotTnds {
-        /// The value given.
-        found: String,
-    },
-    /// `+` and `-` both appear.
-    #[error("?list={found:?}: '+' and '-' are mixed at offset {offset}; a TNDS filter includes or excludes, not both (facts §4.6)")]
-    Mixed {
-        /// The value given.
-        found: String,
-        /// Byte offset of the first operator that differs.
-        offset: usize,
-    },
-    /// A name that is no RTProperties child nor `Value`.
-    #[error("?list={found:?}: unknown property {name:?} at offset {offset}; expected ACL, Format, Name, Size, Title, TStamp, Type, VerNo or Value (facts §4.6)")]
-    UnknownProperty {
-        /// The value given.
-        found: String,
-        /// The name.
-        name: String,
-        /// Byte offset of the name.
-        offset: usize,
-    },
-}
-
-impl FromStr for PropertyFilter {
-    type Err = PropertyFilterError;
-
-    /// Parse a `?list=` value: `TNDS`, `TNDS+Value+ACL`, `TNDS-Format`. Names are
-    /// case-sensitive as in facts §4.6.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let rest = s
-            .strip_prefix("TNDS")
-            .ok_or_else(|| PropertyFilterError::NotTnds {
-                found: s.to_string(),
-            })?;
-        let Some(op) = rest.chars().next() else {
-            return Ok(PropertyFilter::All);
-        };
-        if op != '+' && op != '-' {
-            return Err(PropertyFilterError::NotTnds {
-                found: s.to_string(),
-            });
-        }
-        // `rest` starts at byte 4 of `s`; each piece is an operator followed by a name.
-        const BASE: usize = 4;
-        let starts: Vec<(usize, char)> = rest
-            .char_indices()
-            .filter(|(_, c)| *c == '+' || *c == '-')
-            .collect();
-        let mut set = BTreeSet::new();
-        for (k, &(i, c)) in starts.iter().enumerate() {
-            if c != op {
-                return Err(PropertyFilterError::Mixed {
-                    found: s.to_string(),
-                    offset: BASE + i,
-                });
-            }
-            let end = starts.get(k + 1).map(|(j, _)| *j).unwrap_or(rest.len());
-            let name = rest.get(i + 1..end).unwrap_or_default();
-            let prop = Property::ALL
-                .into_iter()
-                .find(|p| p.as_str() == name)
-                .ok_or_else(|| PropertyFilterError::UnknownProperty {
-                    found: s.to_string(),
-                    name: name.to_string(),
-                    offset: BASE + i + 1,
-                })?;
-            set.insert(prop);
-        }
-        Ok(if op == '+' {
-            PropertyFilter::Include(set)
-        } else {
-            PropertyFilter::Exclude(set)
-        })
-    }
-}
-
-impl PropertyFilter {
-    /// Whether the result carries this property.
-    pub fn includes(&self, p: Property) -> bool {
-        match self {
-            PropertyFilter::All => true,
-            PropertyFilter::Include(set) => set.contains(&p),
-            PropertyFilter::Exclude(set) => !set.contains(&p),
-        }
-    }
-
+impl ApplyTndsFilter for TndsFilter {
     /// A copy of the tree with the filtered-out run-time properties and values removed.
     /// Structure (`NodeName`, `Path`, nesting) and `DFProperties` are kept. Facts §4.6.
-    pub fn apply(&self, tree: &MgmtTree) -> MgmtTree {
+    fn apply(&self, tree: &MgmtTree) -> MgmtTree {
         let mut out = tree.clone();
-        if *self != PropertyFilter::All {
+        if *self != TndsFilter::All {
             let mut stack: Vec<&mut Node> = out.nodes.iter_mut().collect();
             while let Some(n) = stack.pop() {
-                self.strip(n);
+                strip(self, n);
                 if let NodeContent::Children(c) = &mut n.content {
                     stack.extend(c.iter_mut());
                 }
@@ -388,10 +228,13 @@ impl PropertyFilter {
         }
         out
     }
+}
 
-    fn strip(&self, n: &mut Node) {
+/// Remove what `filter` leaves out from one node.
+fn strip(filter: &TndsFilter, n: &mut Node) {
+    {
         if let Some(rt) = &mut n.rt {
-            let keep = |p| self.includes(p);
+            let keep = |p| filter.includes(TndsField::Prop(p));
             if !keep(Property::Acl) {
                 rt.acl = None;
             }
@@ -417,7 +260,7 @@ impl PropertyFilter {
                 rt.ver_no = None;
             }
         }
-        if !self.includes(Property::Value) {
+        if !filter.includes(TndsField::Value) {
             if let NodeContent::Value(v) = &mut n.content {
                 *v = None;
             }

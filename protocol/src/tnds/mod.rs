@@ -32,7 +32,7 @@ mod decode;
 mod encode;
 pub mod flat;
 
-pub use flat::{BuildError, Entry, FlatNode, Property, PropertyFilter, PropertyFilterError};
+pub use flat::{ApplyTndsFilter, BuildError, Entry, FlatNode};
 
 /// The DTD public identifier shared by TNDS and DDF. Facts §9.1.
 pub const DTD_PUBLIC_ID: &str = "-//OMA//DTD-DM-DDF 1.2//EN";

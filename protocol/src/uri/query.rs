@@ -140,56 +140,88 @@ impl UriQuery {
                 query: q.to_owned(),
             });
         };
-        let attr_base = base + 5;
-        match attr {
-            "Struct" => return Ok(UriQuery::List(ListQuery::Struct)),
-            "StructData" => return Ok(UriQuery::List(ListQuery::StructData)),
-            "TNDS" => return Ok(UriQuery::List(ListQuery::Tnds(TndsFilter::All))),
-            _ => {}
-        }
-        let Some(filter) = attr.strip_prefix("TNDS") else {
+        parse_list_attr(attr, base + 5).map(UriQuery::List)
+    }
+}
+
+/// Parse the value of `?list=` (`Struct`, `StructData`, `TNDS`, `TNDS+A+B`, `TNDS-A`);
+/// `attr_base` is its byte offset in the whole URI, for error positions.
+fn parse_list_attr(attr: &str, attr_base: usize) -> Result<ListQuery, UriError> {
+    match attr {
+        "Struct" => return Ok(ListQuery::Struct),
+        "StructData" => return Ok(ListQuery::StructData),
+        "TNDS" => return Ok(ListQuery::Tnds(TndsFilter::All)),
+        _ => {}
+    }
+    let Some(filter) = attr.strip_prefix("TNDS") else {
+        return Err(UriError::UnknownListAttribute {
+            offset: attr_base,
+            name: attr.to_owned(),
+        });
+    };
+    let mut pos = attr_base + 4;
+    let mut sign: Option<char> = None;
+    let mut fields: Vec<TndsField> = Vec::new();
+    let mut rest = filter;
+    while let Some(c) = rest.chars().next() {
+        if c != '+' && c != '-' {
             return Err(UriError::UnknownListAttribute {
                 offset: attr_base,
                 name: attr.to_owned(),
             });
-        };
-        let mut pos = attr_base + 4;
-        let mut sign: Option<char> = None;
-        let mut fields: Vec<TndsField> = Vec::new();
-        let mut rest = filter;
-        while let Some(c) = rest.chars().next() {
-            if c != '+' && c != '-' {
-                return Err(UriError::UnknownListAttribute {
-                    offset: attr_base,
-                    name: attr.to_owned(),
-                });
-            }
-            if sign.is_some_and(|s| s != c) {
-                return Err(UriError::MixedTndsFilter { offset: pos });
-            }
-            sign = Some(c);
-            let body = rest.get(1..).unwrap_or("");
-            let end = body.find(['+', '-']).unwrap_or(body.len());
-            let name = body.get(..end).unwrap_or("");
-            let field = TndsField::from_name(name).ok_or_else(|| UriError::UnknownTndsField {
+        }
+        if sign.is_some_and(|s| s != c) {
+            return Err(UriError::MixedTndsFilter { offset: pos });
+        }
+        sign = Some(c);
+        let body = rest.get(1..).unwrap_or("");
+        let end = body.find(['+', '-']).unwrap_or(body.len());
+        let name = body.get(..end).unwrap_or("");
+        let field = TndsField::from_name(name).ok_or_else(|| UriError::UnknownTndsField {
+            offset: pos + 1,
+            name: name.to_owned(),
+        })?;
+        if fields.contains(&field) {
+            return Err(UriError::DuplicateTndsField {
                 offset: pos + 1,
                 name: name.to_owned(),
-            })?;
-            if fields.contains(&field) {
-                return Err(UriError::DuplicateTndsField {
-                    offset: pos + 1,
-                    name: name.to_owned(),
-                });
-            }
-            fields.push(field);
-            pos += 1 + end;
-            rest = body.get(end..).unwrap_or("");
+            });
         }
-        let filter = match sign {
-            Some('-') => TndsFilter::Exclude(fields),
-            _ => TndsFilter::Include(fields),
-        };
-        Ok(UriQuery::List(ListQuery::Tnds(filter)))
+        fields.push(field);
+        pos += 1 + end;
+        rest = body.get(end..).unwrap_or("");
+    }
+    let filter = match sign {
+        Some('-') => TndsFilter::Exclude(fields),
+        _ => TndsFilter::Include(fields),
+    };
+    Ok(ListQuery::Tnds(filter))
+}
+
+impl TndsFilter {
+    /// Whether a `?list=TNDS` result with this filter carries the field (facts §4.6).
+    pub fn includes(&self, field: TndsField) -> bool {
+        match self {
+            TndsFilter::All => true,
+            TndsFilter::Include(fields) => fields.contains(&field),
+            TndsFilter::Exclude(fields) => !fields.contains(&field),
+        }
+    }
+}
+
+impl FromStr for TndsFilter {
+    type Err = UriError;
+
+    /// Parse a `?list=` value that must be a TNDS query: `TNDS`, `TNDS+Value+ACL`,
+    /// `TNDS-Format` (facts §4.6). Error offsets count from the start of `s`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match parse_list_attr(s, 0)? {
+            ListQuery::Tnds(filter) => Ok(filter),
+            ListQuery::Struct | ListQuery::StructData => Err(UriError::UnknownListAttribute {
+                offset: 0,
+                name: s.to_owned(),
+            }),
+        }
     }
 }
 
