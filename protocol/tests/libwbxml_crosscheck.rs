@@ -27,6 +27,8 @@
 //! variable is set, in which case they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -49,32 +51,9 @@ fn fixture_path(name: &str) -> PathBuf {
         .join(format!("{name}.xml"))
 }
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false)
-}
-
 /// True when both tools exist; otherwise explains, and fails under CI.
 fn tools_available() -> bool {
-    let missing: Vec<&str> = ["xml2wbxml", "wbxml2xml"]
-        .into_iter()
-        .filter(|t| !on_path(t))
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!(
-        "libwbxml tools {} not found on PATH (install the Debian/Ubuntu package \
-         libwbxml2-utils)",
-        missing.join(", ")
-    );
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{msg}; CI is set, so the cross-check fails"
-    );
-    eprintln!("{msg}; skipping the libwbxml cross-check");
-    false
+    common::libwbxml_tools_available("libwbxml cross-check")
 }
 
 /// A scratch file name unique to this process and `tag`; callers delete it after use.
