@@ -252,6 +252,25 @@ fn docs_coverage_md_is_up_to_date() {
     }
 }
 
+#[test]
+fn spec_editors_doc_lists_every_untestable_and_ambiguous_entry() {
+    let doc = std::fs::read_to_string(repo().join("docs/spec-editors.md")).unwrap();
+    for e in &catalog().entries {
+        let listed = e.kind != dmconf::coverage::Kind::UseCase
+            && (e.testability == Testability::Untestable || e.ambiguity.is_some());
+        if listed {
+            assert!(
+                doc.contains(&format!("| {} |", e.label)),
+                "docs/spec-editors.md does not list {}",
+                e.label
+            );
+        }
+        if let Some(p) = &e.project_doc {
+            assert!(doc.contains(&format!("`{p}`")), "planned {p} not listed");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lint kinds, each with its own temporary fixture.
 
