@@ -5,6 +5,7 @@
 //! clear line on stderr.
 
 mod codec;
+mod coverage;
 mod pkg0;
 mod vectors;
 
@@ -29,6 +30,12 @@ enum Command {
     /// Work with the golden vectors.
     #[command(subcommand)]
     Vectors(VectorsCommand),
+    /// Print the requirement × scenarios × verdict matrix, or lint it (--lint).
+    ///
+    /// Reads features/catalog.toml, the @req: tags of features/**/*.feature, features/pending.toml
+    /// and optionally a results file. Exit 0 on success, 1 when --lint finds problems, 2 when an
+    /// input cannot be read.
+    Coverage(coverage::CoverageArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +69,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Codec(cmd) => codec::run(cmd),
         Command::Vectors(VectorsCommand::Check { dir, verbose }) => vectors::check(&dir, verbose),
+        Command::Coverage(args) => coverage::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
