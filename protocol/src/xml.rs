@@ -228,7 +228,7 @@ pub fn parse_with_violations(bytes: &[u8]) -> Result<(Element, Vec<Violation>), 
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep { pos });
                 }
-                let open = open_element(&tag, pos, stack.last(), &mut violations);
+                let open = open_element(&tag, pos, stack.last(), &mut violations)?;
                 if let Some(parent) = stack.last_mut() {
                     parent.flush_text();
                 }
@@ -238,7 +238,7 @@ pub fn parse_with_violations(bytes: &[u8]) -> Result<(Element, Vec<Violation>), 
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep { pos });
                 }
-                let open = open_element(&tag, pos, stack.last(), &mut violations);
+                let open = open_element(&tag, pos, stack.last(), &mut violations)?;
                 let element = open.finish();
                 match stack.last_mut() {
                     Some(parent) => {
@@ -321,13 +321,19 @@ fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
-fn push_text(stack: &mut [Open], content: &str, pos: Pos) -> Result<(), XmlError> {
-    if let Some(bad) = content.chars().find(|c| !is_xml_char(*c)) {
-        return Err(XmlError::Syntax {
+/// Reject characters XML 1.0 forbids (quick-xml does not check them).
+fn check_chars(content: &str, pos: Pos) -> Result<(), XmlError> {
+    match content.chars().find(|c| !is_xml_char(*c)) {
+        Some(bad) => Err(XmlError::Syntax {
             pos,
             detail: format!("character U+{:04X} is not allowed in XML 1.0", bad as u32),
-        });
+        }),
+        None => Ok(()),
     }
+}
+
+fn push_text(stack: &mut [Open], content: &str, pos: Pos) -> Result<(), XmlError> {
+    check_chars(content, pos)?;
     match stack.last_mut() {
         Some(open) => {
             open.pending_text.push_str(content);
@@ -343,7 +349,7 @@ fn open_element(
     pos: Pos,
     parent: Option<&Open>,
     violations: &mut Vec<Violation>,
-) -> Open {
+) -> Result<Open, XmlError> {
     let mut default_ns = parent.map(|p| p.default_ns.clone()).unwrap_or_default();
     let mut prefixes = parent.map(|p| p.prefixes.clone()).unwrap_or_default();
     let qname = String::from_utf8_lossy(tag.name().as_ref()).into_owned();
@@ -353,6 +359,7 @@ fn open_element(
             .unescape_value()
             .map(Cow::into_owned)
             .unwrap_or_else(|_| String::from_utf8_lossy(&attr.value).into_owned());
+        check_chars(&value, pos)?;
         if key == "xmlns" {
             default_ns = value;
         } else if let Some(prefix) = key.strip_prefix("xmlns:") {
@@ -390,7 +397,7 @@ fn open_element(
         }
         None => (default_ns.clone(), qname.clone()),
     };
-    Open {
+    Ok(Open {
         element: Element {
             name: local,
             ns,
@@ -400,7 +407,7 @@ fn open_element(
         default_ns,
         prefixes,
         pending_text: String::new(),
-    }
+    })
 }
 
 /// Options for [`write`].
