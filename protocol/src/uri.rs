@@ -333,6 +333,14 @@ fn check_name(name: &str) -> Result<(), UriError> {
     }
 }
 
+/// A decoded node name in its canonical %-escaped form, as it appears in a URI segment or in
+/// the child list a Get on an interior node returns (facts §4.1, §4.2).
+pub fn escape_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    escape_segment(name, &mut out);
+    out
+}
+
 /// Percent-escape a decoded segment for the canonical form.
 fn escape_segment(seg: &str, out: &mut String) {
     for &b in seg.as_bytes() {
