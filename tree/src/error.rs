@@ -2,8 +2,8 @@
 
 use dm_protocol::acl::AclCommand;
 use dm_protocol::codes::StatusCode;
-use dm_protocol::uri::{Property, UriError};
 use dm_protocol::tnds::AccessRight;
+use dm_protocol::uri::{Property, UriError};
 
 use crate::store::StoreError;
 

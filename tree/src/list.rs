@@ -1,7 +1,9 @@
 //! Tree exchange queries `?list=Struct|StructData|TNDS` (facts §4.6).
 
 use dm_protocol::acl::AclCommand;
-use dm_protocol::tnds::{AccessRight, ApplyTndsFilter, Entry, Format, MgmtTree, NodeType, RtProperties};
+use dm_protocol::tnds::{
+    AccessRight, ApplyTndsFilter, Entry, Format, MgmtTree, NodeType, RtProperties,
+};
 use dm_protocol::uri::{ListQuery, NodeUri, TndsFilter};
 
 use crate::error::TreeError;
@@ -103,7 +105,9 @@ impl Tree {
             return Ok(MgmtTree::new(Vec::new()));
         }
         let tree = MgmtTree::from_entries(&entries).map_err(|e| TreeError::Failed {
-            uri: self.uri_of(ids.first().copied().unwrap_or(ROOT)).to_string(),
+            uri: self
+                .uri_of(ids.first().copied().unwrap_or(ROOT))
+                .to_string(),
             reason: format!("building the TNDS document failed: {e}"),
         })?;
         Ok(filter.apply(&tree))
@@ -155,4 +159,3 @@ fn list_name(q: &ListQuery) -> &'static str {
         ListQuery::Tnds(_) => "TNDS",
     }
 }
-

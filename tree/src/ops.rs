@@ -156,10 +156,14 @@ impl Tree {
         })?;
         let place = match self.inbox_routes.get(mo) {
             Some(parent) => MoPlace::Under(parent.clone()),
-            None => self.schema.mo_place(mo).cloned().ok_or_else(|| TreeError::BadValue {
-                uri: uri.to_string(),
-                reason: format!("no MO of type {mo:?} is known to this device (facts §5.5)"),
-            })?,
+            None => self
+                .schema
+                .mo_place(mo)
+                .cloned()
+                .ok_or_else(|| TreeError::BadValue {
+                    uri: uri.to_string(),
+                    reason: format!("no MO of type {mo:?} is known to this device (facts §5.5)"),
+                })?,
         };
         let bad = |e: dm_protocol::uri::UriError| TreeError::BadUri {
             uri: uri.to_string(),
@@ -184,7 +188,12 @@ impl Tree {
                 && !self.node(existing).is_interior()
                 && node.format != Some(Format::Node);
             if overwrite {
-                self.set_value(existing, node.value.unwrap_or_default(), node.format, node.type_);
+                self.set_value(
+                    existing,
+                    node.value.unwrap_or_default(),
+                    node.format,
+                    node.type_,
+                );
                 return Ok(existing);
             }
             return Err(TreeError::AlreadyExists {
@@ -220,6 +229,25 @@ impl Tree {
                 uri: missing.to_string(),
             });
         }
+        // Rules that hold for everyone (the DDF, 405/415) before the server's rights (425).
+        {
+            let first = init.get(depth).unwrap_or(last);
+            let first_uri = init
+                .iter()
+                .take(depth + 1)
+                .fold(NodeUri::root(), |u, s| u.child(s).unwrap_or_default());
+            let (f, ty) = if depth < init.len() {
+                (Some(Format::Node), None)
+            } else {
+                (node.format, node.type_.as_deref())
+            };
+            let first_uri = if depth < init.len() {
+                first_uri
+            } else {
+                uri.clone()
+            };
+            self.check_add_def(who, parent, first, &first_uri, f, ty)?;
+        }
         self.check_right(who, parent, AclCommand::Add)?;
         let mut cur_uri = self.uri_of(parent);
         for seg in init.iter().skip(depth) {
@@ -230,7 +258,16 @@ impl Tree {
                 .and_then(|d| d.mo_type.clone())
                 .unwrap_or_default();
             // facts §4.2: implicitly created interior nodes get an empty ACL.
-            parent = self.create(parent, seg, Format::Node, type_, None, Acl::new(), def, false);
+            parent = self.create(
+                parent,
+                seg,
+                Format::Node,
+                type_,
+                None,
+                Acl::new(),
+                def,
+                false,
+            );
             self.emit(cur_uri.clone(), ChangeKind::Added, who);
         }
         let def = self.check_add_def(who, parent, last, uri, node.format, node.type_.as_deref())?;
@@ -241,7 +278,11 @@ impl Tree {
             .unwrap_or(Format::Chr);
         let type_ = node.type_.clone().unwrap_or_else(|| match &d {
             Some(d) if format == Format::Node => d.mo_type.clone().unwrap_or_default(),
-            Some(d) => d.mime.first().cloned().unwrap_or_else(|| "text/plain".into()),
+            Some(d) => d
+                .mime
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "text/plain".into()),
             None if format == Format::Node => String::new(),
             None => "text/plain".into(),
         });
@@ -250,7 +291,11 @@ impl Tree {
         } else {
             let v = node
                 .value
-                .or_else(|| d.as_ref().and_then(|d| d.default_value.clone()).map(String::into_bytes))
+                .or_else(|| {
+                    d.as_ref()
+                        .and_then(|d| d.default_value.clone())
+                        .map(String::into_bytes)
+                })
                 .unwrap_or_default();
             check_value(uri, format, &v)?;
             Some(v)
@@ -299,13 +344,21 @@ impl Tree {
             return Ok(None);
         };
         if !d.allows(AccessRight::Add) {
-            return Err(Tree::not_allowed(uri, "Add", NotAllowed::AccessType(AccessRight::Add)));
+            return Err(Tree::not_allowed(
+                uri,
+                "Add",
+                NotAllowed::AccessType(AccessRight::Add),
+            ));
         }
         if let Some(max) = d.max_instances() {
             let count = self
                 .node(parent)
                 .children()
-                .map(|c| c.values().filter(|&&c| self.node(c).def == Some(def)).count())
+                .map(|c| {
+                    c.values()
+                        .filter(|&&c| self.node(c).def == Some(def))
+                        .count()
+                })
                 .unwrap_or(0);
             if count as u64 >= u64::from(max) {
                 return Err(Tree::not_allowed(
@@ -339,7 +392,12 @@ impl Tree {
     /// Replace a leaf's value (and Format/Type if given) (facts §4.5): 404 if missing (never
     /// creates), 405 on an interior node or without DDF Replace, 425 without the ACL right,
     /// 415 for a value or type the node's format or definition refuses.
-    pub fn replace(&mut self, who: &Principal, uri: &str, value: ReplaceValue) -> Result<(), TreeError> {
+    pub fn replace(
+        &mut self,
+        who: &Principal,
+        uri: &str,
+        value: ReplaceValue,
+    ) -> Result<(), TreeError> {
         let uri = self.target(uri)?;
         self.atomically(|t| t.replace_at(who, &uri, value))
     }
@@ -357,7 +415,11 @@ impl Tree {
         }
         let def = n.def;
         if !self.def_allows(who, def, AccessRight::Replace) {
-            return Err(Tree::not_allowed(uri, "Replace", NotAllowed::AccessType(AccessRight::Replace)));
+            return Err(Tree::not_allowed(
+                uri,
+                "Replace",
+                NotAllowed::AccessType(AccessRight::Replace),
+            ));
         }
         self.check_right(who, id, AclCommand::Replace)?;
         let format = value.format.unwrap_or(n.format);
@@ -371,7 +433,10 @@ impl Tree {
             if format != d.format {
                 return Err(TreeError::BadValue {
                     uri: uri.to_string(),
-                    reason: format!("Format {format} where the MO defines {} (facts §9.1)", d.format),
+                    reason: format!(
+                        "Format {format} where the MO defines {} (facts §9.1)",
+                        d.format
+                    ),
                 });
             }
             if let Some(t) = &value.type_ {
@@ -412,14 +477,22 @@ impl Tree {
             return Err(Tree::not_allowed(uri, "Delete", NotAllowed::Permanent));
         }
         if !self.def_allows(who, n.def, AccessRight::Delete) && !self.faults.delete_permanent {
-            return Err(Tree::not_allowed(uri, "Delete", NotAllowed::AccessType(AccessRight::Delete)));
+            return Err(Tree::not_allowed(
+                uri,
+                "Delete",
+                NotAllowed::AccessType(AccessRight::Delete),
+            ));
         }
         if let (true, Some(def), Some(parent)) = (server, n.def, n.parent) {
             if let Some(d) = self.schema.def(def) {
                 let count = self
                     .node(parent)
                     .children()
-                    .map(|c| c.values().filter(|&&c| self.node(c).def == Some(def)).count())
+                    .map(|c| {
+                        c.values()
+                            .filter(|&&c| self.node(c).def == Some(def))
+                            .count()
+                    })
                     .unwrap_or(0);
                 if (count as u64) <= u64::from(d.min_instances()) {
                     return Err(Tree::not_allowed(
@@ -443,12 +516,24 @@ impl Tree {
 
     /// The ServerIDs of the DMAcc accounts (`./DMAcc/<X>/ServerID`, facts §5.4).
     pub fn account_server_ids(&self) -> Vec<String> {
-        let Some(dmacc) = NodeUri::parse("./DMAcc").ok().and_then(|u| self.resolve(&u)) else {
+        let Some(dmacc) = NodeUri::parse("./DMAcc")
+            .ok()
+            .and_then(|u| self.resolve(&u))
+        else {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for &acc in self.node(dmacc).children().into_iter().flat_map(|c| c.values()) {
-            let sid = self.node(acc).children().and_then(|c| c.get("ServerID")).copied();
+        for &acc in self
+            .node(dmacc)
+            .children()
+            .into_iter()
+            .flat_map(|c| c.values())
+        {
+            let sid = self
+                .node(acc)
+                .children()
+                .and_then(|c| c.get("ServerID"))
+                .copied();
             if let Some(Kind::Leaf(v)) = sid.map(|s| &self.node(s).kind) {
                 if let Ok(s) = String::from_utf8(v.clone()) {
                     out.push(s);
@@ -514,7 +599,11 @@ impl Tree {
         }
         let id = self.existing(uri)?;
         if !self.def_allows(who, self.node(id).def, AccessRight::Get) {
-            return Err(Tree::not_allowed(uri, command, NotAllowed::AccessType(AccessRight::Get)));
+            return Err(Tree::not_allowed(
+                uri,
+                command,
+                NotAllowed::AccessType(AccessRight::Get),
+            ));
         }
         self.check_right(who, id, AclCommand::Get)?;
         Ok(id)
@@ -584,7 +673,11 @@ impl Tree {
         let uri = self.target(uri)?;
         let id = self.existing(&uri)?;
         if !self.def_allows(who, self.node(id).def, AccessRight::Exec) {
-            return Err(Tree::not_allowed(&uri, "Exec", NotAllowed::AccessType(AccessRight::Exec)));
+            return Err(Tree::not_allowed(
+                &uri,
+                "Exec",
+                NotAllowed::AccessType(AccessRight::Exec),
+            ));
         }
         self.check_right(who, id, AclCommand::Exec)?;
         let Some(index) = self.handlers.iter().position(|h| h.pattern.matches(&uri)) else {
@@ -630,11 +723,14 @@ pub(crate) fn check_value(uri: &NodeUri, format: Format, v: &[u8]) -> Result<(),
         Format::Bool => matches!(text, Ok("true" | "false")),
         Format::Int => text.is_ok_and(|t| t.parse::<i32>().is_ok()),
         Format::Float => text.is_ok_and(|t| {
-            matches!(t, "INF" | "-INF" | "NaN") || (t.parse::<f32>().is_ok() && !t.contains(char::is_alphabetic) || t.contains(['e', 'E']) && t.parse::<f32>().is_ok())
+            matches!(t, "INF" | "-INF" | "NaN")
+                || (t.parse::<f32>().is_ok() && !t.contains(char::is_alphabetic)
+                    || t.contains(['e', 'E']) && t.parse::<f32>().is_ok())
         }),
         Format::Date | Format::Time => text.is_ok_and(|t| {
             t.chars().any(|c| c.is_ascii_digit())
-                && t.chars().all(|c| c.is_ascii_digit() || "-:TZ+.".contains(c))
+                && t.chars()
+                    .all(|c| c.is_ascii_digit() || "-:TZ+.".contains(c))
         }),
         Format::B64 => text.is_ok_and(|t| {
             base64::engine::general_purpose::STANDARD

@@ -8,7 +8,9 @@
 use base64::Engine as _;
 use dm_protocol::codes::StatusCode;
 use dm_protocol::dom::Node as DomNode;
-use dm_protocol::model::{Alert, Command, Container, Data, Item, ItemCommand, Locator, Meta, RawNodes};
+use dm_protocol::model::{
+    Alert, Command, Container, Data, Item, ItemCommand, Locator, Meta, RawNodes,
+};
 use dm_protocol::tnds::{self, Format, TndsDocument, MIME_TNDS_WBXML, MIME_TNDS_XML};
 use dm_protocol::uri::{ListQuery, UriQuery, UriRef};
 
@@ -237,12 +239,19 @@ impl Processor {
         let continues = match (cmd, &self.chunk) {
             (Command::Add(c) | Command::Replace(c), Some(ch)) => {
                 cmd_name(cmd) == ch.cmd
-                    && c.items.first().and_then(|i| i.target.as_ref()).map(|l| &l.loc_uri)
+                    && c.items
+                        .first()
+                        .and_then(|i| i.target.as_ref())
+                        .map(|l| &l.loc_uri)
                         == Some(&ch.target)
             }
             _ => false,
         };
-        let broken = if continues { None } else { self.abandon_chunk() };
+        let broken = if continues {
+            None
+        } else {
+            self.abandon_chunk()
+        };
         let mut out = self.dispatch(tree, who, cmd, hooks);
         out.broken_chunk = broken;
         out
@@ -288,7 +297,10 @@ impl Processor {
                     };
                     out.items.push(st);
                 }
-                out.code = out.items.first().map_or(StatusCode::IncompleteCommand, |i| i.code);
+                out.code = out
+                    .items
+                    .first()
+                    .map_or(StatusCode::IncompleteCommand, |i| i.code);
                 out
             }
             Command::Alert(a) => {
@@ -299,10 +311,13 @@ impl Processor {
             }
             Command::Atomic(c) => self.atomic(tree, who, c, hooks),
             Command::Sequence(c) => self.sequence(tree, who, c, hooks),
-            Command::Results(r) => CommandOutcome::new(&r.cmd_id, "Results", StatusCode::CommandNotAllowed),
+            Command::Results(r) => {
+                CommandOutcome::new(&r.cmd_id, "Results", StatusCode::CommandNotAllowed)
+            }
             Command::Status(_) => CommandOutcome::new("", "Status", StatusCode::CommandNotAllowed),
             Command::Other(raw) => {
-                let mut o = CommandOutcome::new("", "Other", StatusCode::OptionalFeatureNotSupported);
+                let mut o =
+                    CommandOutcome::new("", "Other", StatusCode::OptionalFeatureNotSupported);
                 o.cmd = leak_name(&raw.element.name);
                 o
             }
@@ -319,7 +334,13 @@ impl Processor {
         out
     }
 
-    fn items(&mut self, tree: &mut Tree, who: &Principal, c: &ItemCommand, name: &'static str) -> CommandOutcome {
+    fn items(
+        &mut self,
+        tree: &mut Tree,
+        who: &Principal,
+        c: &ItemCommand,
+        name: &'static str,
+    ) -> CommandOutcome {
         let mut out = CommandOutcome::new(&c.cmd_id, name, StatusCode::Ok);
         for item in &c.items {
             let st = match name {
@@ -330,7 +351,10 @@ impl Processor {
             };
             out.items.push(st);
         }
-        out.code = out.items.first().map_or(StatusCode::IncompleteCommand, |i| i.code);
+        out.code = out
+            .items
+            .first()
+            .map_or(StatusCode::IncompleteCommand, |i| i.code);
         out
     }
 
@@ -340,7 +364,10 @@ impl Processor {
         };
         let r = match UriRef::parse(&t.loc_uri) {
             // facts §4.3: properties are created and removed with their node only.
-            Ok(UriRef { query: Some(q), node }) => Err(TreeError::NotAllowed {
+            Ok(UriRef {
+                query: Some(q),
+                node,
+            }) => Err(TreeError::NotAllowed {
                 uri: format!("{node}?{q}"),
                 command: "Delete",
                 reason: match q {
@@ -366,7 +393,13 @@ impl Processor {
         }
     }
 
-    fn get(&mut self, tree: &mut Tree, who: &Principal, item: &Item, results: &mut Vec<Item>) -> ItemStatus {
+    fn get(
+        &mut self,
+        tree: &mut Tree,
+        who: &Principal,
+        item: &Item,
+        results: &mut Vec<Item>,
+    ) -> ItemStatus {
         let Some(t) = &item.target else {
             return incomplete(item, "Target");
         };
@@ -374,19 +407,24 @@ impl Processor {
         let parsed = match UriRef::parse(uri) {
             Ok(p) => p,
             Err(source) => {
-                return refused(item, &TreeError::BadUri {
-                    uri: uri.clone(),
-                    source,
-                })
+                return refused(
+                    item,
+                    &TreeError::BadUri {
+                        uri: uri.clone(),
+                        source,
+                    },
+                )
             }
         };
         let node = parsed.node.to_string();
         let r = match &parsed.query {
             None => tree.get(who, &node).map(|g| vec![self.get_item(uri, g)]),
-            Some(UriQuery::Prop(p)) => tree.get_prop(who, &node, *p).map(|v| {
-                vec![result_item(uri, None, Some(Data::Text(v)))]
-            }),
-            Some(UriQuery::List(q)) => tree.list(who, &node, q).and_then(|o| self.list_items(uri, &node, q, o)),
+            Some(UriQuery::Prop(p)) => tree
+                .get_prop(who, &node, *p)
+                .map(|v| vec![result_item(uri, None, Some(Data::Text(v)))]),
+            Some(UriQuery::List(q)) => tree
+                .list(who, &node, q)
+                .and_then(|o| self.list_items(uri, &node, q, o)),
         };
         match r {
             Ok(items) => {
@@ -404,7 +442,11 @@ impl Processor {
                 Some(meta(Some(Format::Node), None)),
                 Some(Data::Text(children.join("/"))),
             ),
-            GetResult::Leaf { format, type_, value } => {
+            GetResult::Leaf {
+                format,
+                type_,
+                value,
+            } => {
                 let (f, data) = self.leaf_data(format, value);
                 let m = meta(Some(f), Some(&type_));
                 result_item(uri, (!m.is_empty()).then_some(m), Some(data))
@@ -425,7 +467,13 @@ impl Processor {
         }
     }
 
-    fn list_items(&self, uri: &str, node: &str, q: &ListQuery, out: ListOutput) -> Result<Vec<Item>, TreeError> {
+    fn list_items(
+        &self,
+        uri: &str,
+        node: &str,
+        q: &ListQuery,
+        out: ListOutput,
+    ) -> Result<Vec<Item>, TreeError> {
         match out {
             ListOutput::Items(items) => Ok(items
                 .into_iter()
@@ -437,7 +485,10 @@ impl Processor {
                         }
                         None => (li.format, None),
                     };
-                    let m = meta(Some(format), (li.format != Format::Node).then_some(li.type_.as_str()));
+                    let m = meta(
+                        Some(format),
+                        (li.format != Format::Node).then_some(li.type_.as_str()),
+                    );
                     result_item(&li.uri, (!m.is_empty()).then_some(m), data)
                 })
                 .collect()),
@@ -456,7 +507,14 @@ impl Processor {
         }
     }
 
-    fn write(&mut self, tree: &mut Tree, who: &Principal, c: &ItemCommand, item: &Item, name: &'static str) -> ItemStatus {
+    fn write(
+        &mut self,
+        tree: &mut Tree,
+        who: &Principal,
+        c: &ItemCommand,
+        item: &Item,
+        name: &'static str,
+    ) -> ItemStatus {
         let Some(t) = &item.target else {
             return incomplete(item, "Target");
         };
@@ -466,7 +524,16 @@ impl Processor {
             return self.chunked(tree, who, c, item, name, meta);
         }
         let (data, binary) = data_bytes(&item.data);
-        match self.apply_write(tree, who, &t.loc_uri, name, &meta, item.data.as_ref(), data, binary) {
+        match self.apply_write(
+            tree,
+            who,
+            &t.loc_uri,
+            name,
+            &meta,
+            item.data.as_ref(),
+            data,
+            binary,
+        ) {
             Ok(()) => ok(item, StatusCode::Ok),
             Err(e) => refused(item, &e),
         }
@@ -511,7 +578,11 @@ impl Processor {
         }
         if is_tnds(meta) {
             let doc = parse_tnds(target, raw, &data)?;
-            let mode = if name == "Add" { ImportMode::Add } else { ImportMode::Replace };
+            let mode = if name == "Add" {
+                ImportMode::Add
+            } else {
+                ImportMode::Replace
+            };
             return tree.import_tnds(who, &node, &doc, mode).map(|_| ());
         }
         let mut format = match meta.format.as_deref() {
@@ -547,8 +618,20 @@ impl Processor {
         }
     }
 
-    fn chunked(&mut self, tree: &mut Tree, who: &Principal, c: &ItemCommand, item: &Item, name: &'static str, meta: Meta) -> ItemStatus {
-        let target = item.target.as_ref().map(|l| l.loc_uri.clone()).unwrap_or_default();
+    fn chunked(
+        &mut self,
+        tree: &mut Tree,
+        who: &Principal,
+        c: &ItemCommand,
+        item: &Item,
+        name: &'static str,
+        meta: Meta,
+    ) -> ItemStatus {
+        let target = item
+            .target
+            .as_ref()
+            .map(|l| l.loc_uri.clone())
+            .unwrap_or_default();
         let (bytes, binary) = data_bytes(&item.data);
         let mut chunk = match self.chunk.take() {
             Some(ch) => ch,
@@ -556,14 +639,19 @@ impl Processor {
                 let Some(declared) = meta.size else {
                     return ItemStatus {
                         code: StatusCode::SizeMismatch,
-                        reason: Some("the first chunk of a large object must carry Meta/Size (facts §8)".into()),
+                        reason: Some(
+                            "the first chunk of a large object must carry Meta/Size (facts §8)"
+                                .into(),
+                        ),
                         ..ok(item, StatusCode::SizeMismatch)
                     };
                 };
                 if let Some(max) = self.max_obj_size.filter(|&m| declared > m) {
                     return ItemStatus {
                         code: StatusCode::RequestEntityTooLarge,
-                        reason: Some(format!("object of {declared} bytes exceeds MaxObjSize {max} (facts §8)")),
+                        reason: Some(format!(
+                            "object of {declared} bytes exceeds MaxObjSize {max} (facts §8)"
+                        )),
                         ..ok(item, StatusCode::RequestEntityTooLarge)
                     };
                 }
@@ -600,13 +688,28 @@ impl Processor {
         } else {
             Data::Text(String::from_utf8_lossy(&chunk.data).into_owned())
         };
-        match self.apply_write(tree, who, &chunk.target, chunk.cmd, &chunk.meta, Some(&data), chunk.data, chunk.binary) {
+        match self.apply_write(
+            tree,
+            who,
+            &chunk.target,
+            chunk.cmd,
+            &chunk.meta,
+            Some(&data),
+            chunk.data,
+            chunk.binary,
+        ) {
             Ok(()) => ok(item, StatusCode::Ok),
             Err(e) => refused(item, &e),
         }
     }
 
-    fn atomic(&mut self, tree: &mut Tree, who: &Principal, c: &Container, hooks: &mut dyn CommandHooks) -> CommandOutcome {
+    fn atomic(
+        &mut self,
+        tree: &mut Tree,
+        who: &Principal,
+        c: &Container,
+        hooks: &mut dyn CommandHooks,
+    ) -> CommandOutcome {
         if self.in_atomic {
             // facts §2.6: nested Atomic → 500 (the outer one then fails with 507).
             return CommandOutcome::new(&c.cmd_id, "Atomic", StatusCode::CommandFailed);
@@ -646,7 +749,13 @@ impl Processor {
         out
     }
 
-    fn sequence(&mut self, tree: &mut Tree, who: &Principal, c: &Container, hooks: &mut dyn CommandHooks) -> CommandOutcome {
+    fn sequence(
+        &mut self,
+        tree: &mut Tree,
+        who: &Principal,
+        c: &Container,
+        hooks: &mut dyn CommandHooks,
+    ) -> CommandOutcome {
         // facts §2.6: Sequence is 200 once execution begins; children run in order; after a
         // user's "No" or cancel, the rest are not executed (215).
         let mut out = CommandOutcome::new(&c.cmd_id, "Sequence", StatusCode::Ok);
@@ -660,7 +769,10 @@ impl Processor {
             }
             let o = self.process(tree, who, cmd, hooks);
             if matches!(cmd, Command::Alert(_))
-                && matches!(o.code, StatusCode::NotModified | StatusCode::OperationCancelled)
+                && matches!(
+                    o.code,
+                    StatusCode::NotModified | StatusCode::OperationCancelled
+                )
             {
                 skip = true;
             }
@@ -672,7 +784,11 @@ impl Processor {
     /// An outcome naming a command and its items, for commands that were not executed.
     fn skeleton(&self, cmd: &Command) -> CommandOutcome {
         let (id, items): (&str, &[Item]) = match cmd {
-            Command::Add(c) | Command::Replace(c) | Command::Delete(c) | Command::Copy(c) | Command::Get(c) => (&c.cmd_id, &c.items),
+            Command::Add(c)
+            | Command::Replace(c)
+            | Command::Delete(c)
+            | Command::Copy(c)
+            | Command::Get(c) => (&c.cmd_id, &c.items),
             Command::Exec(e) => (&e.cmd_id, &e.items),
             Command::Alert(a) => (&a.cmd_id, &[]),
             Command::Atomic(c) | Command::Sequence(c) => (&c.cmd_id, &[]),
@@ -681,7 +797,10 @@ impl Processor {
             Command::Other(_) => ("", &[]),
         };
         let mut o = CommandOutcome::new(id, cmd_name(cmd), StatusCode::NotExecuted);
-        o.items = items.iter().map(|i| ok(i, StatusCode::NotExecuted)).collect();
+        o.items = items
+            .iter()
+            .map(|i| ok(i, StatusCode::NotExecuted))
+            .collect();
         o
     }
 }
@@ -717,7 +836,9 @@ fn leak_name(name: &str) -> &'static str {
 /// Meta with Format and Type, omitting the defaults `chr` and `text/plain` (facts §4.5).
 fn meta(format: Option<Format>, type_: Option<&str>) -> Meta {
     Meta {
-        format: format.filter(|f| *f != Format::Chr).map(|f| f.as_str().to_owned()),
+        format: format
+            .filter(|f| *f != Format::Chr)
+            .map(|f| f.as_str().to_owned()),
         type_: type_
             .filter(|t| !t.is_empty() && *t != "text/plain")
             .map(str::to_owned),
@@ -751,7 +872,9 @@ fn parse_tnds(target: &str, raw: Option<&Data>, data: &[u8]) -> Result<tnds::Mgm
                     DomNode::Element(e) => Some(e),
                     _ => None,
                 })
-                .ok_or_else(|| bad("the TNDS Data holds no MgmtTree element (facts §9.2)".into()))?;
+                .ok_or_else(
+                    || bad("the TNDS Data holds no MgmtTree element (facts §9.2)".into()),
+                )?;
             TndsDocument::from_dom(el).map_err(|e| bad(format!("TNDS: {e}")))?
         }
         _ => TndsDocument::parse(data).map_err(|e| bad(format!("TNDS: {e}")))?,
@@ -776,7 +899,9 @@ impl Tree {
             return false;
         };
         match self.def_for_child(pid, name) {
-            crate::schema::DefMatch::Defined(d) => self.schema.def(d).is_some_and(|d| d.format == Format::Bin),
+            crate::schema::DefMatch::Defined(d) => {
+                self.schema.def(d).is_some_and(|d| d.format == Format::Bin)
+            }
             _ => false,
         }
     }

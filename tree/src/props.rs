@@ -15,8 +15,10 @@ impl Tree {
     /// Whether the device supports the property (ACL, Format, Name, Type always; the others
     /// per [`TreeConfig::optional_props`](crate::TreeConfig)).
     pub fn supports(&self, p: Property) -> bool {
-        matches!(p, Property::Acl | Property::Format | Property::Name | Property::Type)
-            || self.config.optional_props.contains(&p)
+        matches!(
+            p,
+            Property::Acl | Property::Format | Property::Name | Property::Type
+        ) || self.config.optional_props.contains(&p)
     }
 
     fn unsupported(p: Property) -> TreeError {
@@ -131,7 +133,11 @@ impl Tree {
                     }
                 };
                 if !allowed {
-                    let checked = if n.is_interior() { id } else { n.parent.unwrap_or(ROOT) };
+                    let checked = if n.is_interior() {
+                        id
+                    } else {
+                        n.parent.unwrap_or(ROOT)
+                    };
                     return Err(TreeError::PermissionDenied {
                         uri: self.uri_of(checked).to_string(),
                         right: AclCommand::Replace,
@@ -187,10 +193,12 @@ impl Tree {
         }
         self.check_right(who, id, AclCommand::Replace)?;
         let parent_uri = self.uri_of(parent);
-        let new_uri = parent_uri.child(new_name).map_err(|e| TreeError::BadValue {
-            uri: uri.to_string(),
-            reason: format!("{new_name:?} is not a valid node name: {e} (facts §4.1)"),
-        })?;
+        let new_uri = parent_uri
+            .child(new_name)
+            .map_err(|e| TreeError::BadValue {
+                uri: uri.to_string(),
+                reason: format!("{new_name:?} is not a valid node name: {e} (facts §4.1)"),
+            })?;
         self.uri_limits()
             .check(&new_uri)
             .map_err(|source| TreeError::UriTooLong {
@@ -200,7 +208,10 @@ impl Tree {
         if new_name == self.node(id).name {
             return Ok(());
         }
-        if self.child_of(parent, new_name, || parent_uri.to_string()).is_some() {
+        if self
+            .child_of(parent, new_name, || parent_uri.to_string())
+            .is_some()
+        {
             return Err(TreeError::AlreadyExists {
                 uri: new_uri.to_string(),
             });
@@ -213,11 +224,7 @@ impl Tree {
             }
         }
         self.rename_node(id, new_name);
-        self.emit(
-            new_uri,
-            ChangeKind::Renamed { from: uri.clone() },
-            who,
-        );
+        self.emit(new_uri, ChangeKind::Renamed { from: uri.clone() }, who);
         Ok(())
     }
 }

@@ -93,7 +93,9 @@ impl NodeDef {
 #[non_exhaustive]
 pub enum SchemaError {
     /// A node lacks `DFProperties`: the document is not a DDF (facts §9.1).
-    #[error("DDF node {uri} has no DFProperties; load a DDF document, not a TNDS one (facts §9.1)")]
+    #[error(
+        "DDF node {uri} has no DFProperties; load a DDF document, not a TNDS one (facts §9.1)"
+    )]
     MissingDfProperties {
         /// The node's URI.
         uri: String,
@@ -176,12 +178,12 @@ impl Schema {
             let parent = match &node.path {
                 None => NodeUri::root(),
                 Some(p) if p.is_empty() || p == "." || p == "./" => NodeUri::root(),
-                Some(p) => NodeUri::parse(p.trim_end_matches('/')).map_err(|e| {
-                    SchemaError::BadPath {
+                Some(p) => {
+                    NodeUri::parse(p.trim_end_matches('/')).map_err(|e| SchemaError::BadPath {
                         path: p.clone(),
                         reason: e.to_string(),
-                    }
-                })?,
+                    })?
+                }
             };
             let parent_key = parent.to_string();
             let id = staged.add_def(node, &format!("{parent_key}/{}", node.name))?;
@@ -223,7 +225,9 @@ impl Schema {
         let df = node
             .df
             .as_ref()
-            .ok_or_else(|| SchemaError::MissingDfProperties { uri: uri.to_owned() })?;
+            .ok_or_else(|| SchemaError::MissingDfProperties {
+                uri: uri.to_owned(),
+            })?;
         let (mime, mo_type) = match &df.df_type {
             DfType::Mime(m) => (m.clone(), None),
             DfType::DdfName(n) if n.is_empty() => (Vec::new(), None),
@@ -257,9 +261,12 @@ impl Schema {
                     let (a, b) = (&self.defs[o], &self.defs[cid]);
                     match (&a.name, &b.name) {
                         (None, None) => true,
-                        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y) && (x == y
-                            || a.case_sense == CaseSense::Cis
-                            || b.case_sense == CaseSense::Cis),
+                        (Some(x), Some(y)) => {
+                            x.eq_ignore_ascii_case(y)
+                                && (x == y
+                                    || a.case_sense == CaseSense::Cis
+                                    || b.case_sense == CaseSense::Cis)
+                        }
                         _ => false,
                     }
                 });

@@ -176,7 +176,9 @@ impl Store for SqliteStore {
         let err = |e| StoreError::sql(&path, "commit", e);
         let tx = self.conn.transaction().map_err(err)?;
         {
-            let mut del = tx.prepare_cached("DELETE FROM nodes WHERE id = ?1").map_err(err)?;
+            let mut del = tx
+                .prepare_cached("DELETE FROM nodes WHERE id = ?1")
+                .map_err(err)?;
             for id in &batch.deletes {
                 del.execute([*id as i64]).map_err(err)?;
             }

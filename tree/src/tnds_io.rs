@@ -42,7 +42,10 @@ impl Tree {
         if let Some(v) = doc.tnds_violations(false).first() {
             return Err(TreeError::BadValue {
                 uri: target.to_string(),
-                reason: format!("the TNDS document breaks a rule of facts §9.2: {}", v.kind.name()),
+                reason: format!(
+                    "the TNDS document breaks a rule of facts §9.2: {}",
+                    v.kind.name()
+                ),
             });
         }
         self.atomically(|t| {
@@ -88,7 +91,12 @@ impl Tree {
         Ok(())
     }
 
-    fn import_replace(&mut self, who: &Principal, uri: &NodeUri, node: &Node) -> Result<(), TreeError> {
+    fn import_replace(
+        &mut self,
+        who: &Principal,
+        uri: &NodeUri,
+        node: &Node,
+    ) -> Result<(), TreeError> {
         let mut stack = vec![(uri.clone(), node)];
         while let Some((uri, node)) = stack.pop() {
             self.target(&uri.to_string())?;
@@ -105,7 +113,8 @@ impl Tree {
                 continue;
             }
             if want_interior {
-                let described: Vec<&str> = node.children().iter().map(|c| c.name.as_str()).collect();
+                let described: Vec<&str> =
+                    node.children().iter().map(|c| c.name.as_str()).collect();
                 let existing: Vec<String> = self
                     .node(id)
                     .children()

@@ -42,9 +42,14 @@ impl Default for TreeConfig {
     fn default() -> Self {
         TreeConfig {
             implicit_add: true,
-            optional_props: [Property::Size, Property::Title, Property::TStamp, Property::VerNo]
-                .into_iter()
-                .collect(),
+            optional_props: [
+                Property::Size,
+                Property::Title,
+                Property::TStamp,
+                Property::VerNo,
+            ]
+            .into_iter()
+            .collect(),
             list_queries: true,
             tnds: true,
             root_acl: "Add=*&Get=*".into(),
@@ -195,9 +200,10 @@ impl Tree {
         let mut max_id = 0;
         for row in &rows {
             max_id = max_id.max(row.id);
-            let format: Format = row.format.parse().map_err(|e| {
-                StoreError(format!("node {} has a bad format: {e}", row.id))
-            })?;
+            let format: Format = row
+                .format
+                .parse()
+                .map_err(|e| StoreError(format!("node {} has a bad format: {e}", row.id)))?;
             let acl = Acl::parse(&row.acl)
                 .map_err(|e| StoreError(format!("node {} has a bad ACL: {e}", row.id)))?;
             let kind = match &row.value {
@@ -229,12 +235,10 @@ impl Tree {
                 Some(Kind::Interior(children)) => {
                     children.insert(row.name.clone(), row.id);
                 }
-                _ => {
-                    return Err(StoreError(format!(
-                        "node {} ({:?}) has a missing or leaf parent {parent}; the state is damaged",
-                        row.id, row.name
-                    )))
-                }
+                _ => return Err(StoreError(format!(
+                    "node {} ({:?}) has a missing or leaf parent {parent}; the state is damaged",
+                    row.id, row.name
+                ))),
             }
         }
         if !tree.nodes.get(&ROOT).is_some_and(|r| r.parent.is_none()) {
@@ -450,7 +454,8 @@ impl Tree {
     /// Whether `who` may do `right` on the node at `uri` (local code asking on a server's
     /// behalf, e.g. for scheduled actions).
     pub fn may(&self, who: &Principal, uri: &NodeUri, right: AclCommand) -> bool {
-        self.resolve(uri).is_some_and(|id| self.has_right(who, id, right))
+        self.resolve(uri)
+            .is_some_and(|id| self.has_right(who, id, right))
     }
 
     // ----- transactions -------------------------------------------------------------------
