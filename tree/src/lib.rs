@@ -40,7 +40,7 @@ mod tree;
 pub use clock::{format_tstamp, Clock, ManualClock, SystemClock};
 pub use error::{NotAllowed, TreeError};
 pub use exec::{Completion, ExecCall, ExecHandler, ExecOutcome};
-pub use list::ListItem;
+pub use list::{ListItem, ListOutput};
 pub use node::{LeafValue, NodeInfo, NodeKind};
 pub use observe::{ChangeEvent, ChangeKind, SubscriptionId};
 pub use ops::{GetResult, NewNode, ReplaceValue};

@@ -208,7 +208,7 @@ impl Tree {
         let mut parent = ROOT;
         let mut depth = 0;
         for seg in init {
-            match self.child_of(parent, seg, || String::new()) {
+            match self.child_of(parent, seg, || self.uri_of(parent).to_string()) {
                 Some(c) => {
                     parent = c;
                     depth += 1;
@@ -272,6 +272,16 @@ impl Tree {
         }
         let def = self.check_add_def(who, parent, last, uri, node.format, node.type_.as_deref())?;
         let d = def.and_then(|d| self.schema.def(d)).cloned();
+        if let (Principal::Server(_), None, Some(d)) = (who, node.format, &d) {
+            // facts §4.2: adding an interior node needs Meta Format `node`; a leaf without
+            // Meta Format takes its DDF format (our leniency; the value is still checked).
+            if d.format == Format::Node {
+                return Err(TreeError::BadValue {
+                    uri: uri.to_string(),
+                    reason: "the MO defines an interior node here; the Add needs Meta Format node (facts §4.2)".into(),
+                });
+            }
+        }
         let format = node
             .format
             .or(d.as_ref().map(|d| d.format))

@@ -235,13 +235,15 @@ impl Tree {
                 Some(Kind::Interior(children)) => {
                     children.insert(row.name.clone(), row.id);
                 }
-                _ => return Err(StoreError(format!(
+                _ => {
+                    return Err(StoreError(format!(
                     "node {} ({:?}) has a missing or leaf parent {parent}; the state is damaged",
                     row.id, row.name
-                ))),
+                )))
+                }
             }
         }
-        if !tree.nodes.get(&ROOT).is_some_and(|r| r.parent.is_none()) {
+        if tree.nodes.get(&ROOT).is_none_or(|r| r.parent.is_some()) {
             return Err(StoreError("the stored tree has no root node".into()));
         }
         tree.next_id = max_id + 1;
@@ -383,6 +385,24 @@ impl Tree {
                 Kind::Interior(c) => NodeKind::Interior(c.keys().cloned().collect()),
                 Kind::Leaf(v) => NodeKind::Leaf(LeafValue(v.clone())),
             },
+        })
+    }
+
+    /// Mark a node permanent (created by the device, facts §4.2: a server can neither delete
+    /// nor rename it) or dynamic. Local API; the root stays permanent.
+    pub fn set_permanent(&mut self, uri: &NodeUri, permanent: bool) -> Result<(), TreeError> {
+        let id = self.resolve(uri).ok_or_else(|| TreeError::NotFound {
+            uri: uri.to_string(),
+        })?;
+        if id == ROOT {
+            return Ok(());
+        }
+        self.atomically(|t| {
+            t.save(id);
+            if let Some(n) = t.nodes.get_mut(&id) {
+                n.permanent = permanent;
+            }
+            Ok(())
         })
     }
 

@@ -1,3 +1,4 @@
+//! Smoke test: a device with the standard MOs answers a few commands end to end.
 #![allow(clippy::unwrap_used)]
 use std::sync::Arc;
 
