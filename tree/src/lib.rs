@@ -15,8 +15,9 @@
 //!   [`Principal`];
 //! - [`Processor`]: dm-protocol commands (including `Atomic`, `Sequence` and chunked large
 //!   objects, §8) in, per-item statuses and Results items out — what a client session needs;
-//! - plug-ins: [`ExecHandler`]s registered per URI pattern, Inbox routes by MO type, change
-//!   subscriptions ([`ChangeEvent`]).
+//! - plug-ins ([`MoPlugin`]): [`ExecHandler`]s registered per URI pattern, write
+//!   [`Validator`]s per subtree, Inbox routes by MO type, change subscriptions
+//!   ([`ChangeEvent`]).
 //!
 //! See `docs/tree.md` for the model, the ACL rules with examples and the persistence format.
 //! "facts §N" cites the project's protocol fact sheet.
@@ -28,6 +29,7 @@ mod list;
 mod node;
 mod observe;
 mod ops;
+mod plugin;
 mod principal;
 mod process;
 mod props;
@@ -44,6 +46,7 @@ pub use list::{ListItem, ListOutput};
 pub use node::{LeafValue, NodeInfo, NodeKind};
 pub use observe::{ChangeEvent, ChangeKind, SubscriptionId};
 pub use ops::{GetResult, NewNode, ReplaceValue};
+pub use plugin::{ChangeCommand, MoPlugin, ProposedChange, Validator};
 pub use principal::Principal;
 pub use process::{AlertAnswer, CommandHooks, CommandOutcome, ItemStatus, NoHooks, Processor};
 pub use tnds_io::ImportMode;

@@ -12,6 +12,7 @@ use crate::error::{NotAllowed, TreeError};
 use crate::exec::{ExecCall, ExecOutcome, Pattern, Registered};
 use crate::node::{Kind, NodeId};
 use crate::observe::ChangeKind;
+use crate::plugin::{ChangeCommand, ProposedChange};
 use crate::principal::Principal;
 use crate::schema::{DefId, DefMatch, MoPlace};
 use crate::tree::{Tree, ROOT};
@@ -324,6 +325,12 @@ impl Tree {
                 }
             }
         }
+        self.validate(&ProposedChange {
+            uri,
+            kind: ChangeCommand::Add,
+            value: value.as_deref(),
+            by: who,
+        })?;
         let id = self.create(parent, last, format, type_, value, acl, def, false);
         self.emit(uri.clone(), ChangeKind::Added, who);
         Ok(id)
@@ -460,6 +467,12 @@ impl Tree {
         }
         let v = value.value.unwrap_or_default();
         check_value(uri, format, &v)?;
+        self.validate(&ProposedChange {
+            uri,
+            kind: ChangeCommand::Replace,
+            value: Some(&v),
+            by: who,
+        })?;
         self.set_value(id, v, value.format, value.type_);
         self.emit(uri.clone(), ChangeKind::Replaced, who);
         Ok(())
@@ -514,6 +527,12 @@ impl Tree {
             }
         }
         self.check_right(who, id, AclCommand::Delete)?;
+        self.validate(&ProposedChange {
+            uri,
+            kind: ChangeCommand::Delete,
+            value: None,
+            by: who,
+        })?;
         let before = self.account_server_ids();
         self.remove_subtree(id);
         self.emit(uri.clone(), ChangeKind::Deleted, who);

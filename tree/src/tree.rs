@@ -115,6 +115,8 @@ pub struct Tree {
     completions: Vec<Completion>,
     /// Extra Inbox routes: MO type → canonical parent URI (facts §5.5).
     pub(crate) inbox_routes: BTreeMap<String, String>,
+    /// Write validators by subtree.
+    pub(crate) validators: Vec<(NodeUri, Box<dyn crate::plugin::Validator>)>,
 }
 
 impl std::fmt::Debug for Tree {
@@ -178,6 +180,7 @@ impl Tree {
             pending_completions: Vec::new(),
             completions: Vec::new(),
             inbox_routes: BTreeMap::new(),
+            validators: Vec::new(),
         }
     }
 

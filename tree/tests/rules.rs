@@ -904,3 +904,40 @@ fn ddf_occurrence_default_value_case_and_access_type() {
         S::AlreadyExists
     );
 }
+
+#[test]
+fn validators_veto_server_changes_in_their_subtree() {
+    // Plug-in point (issue 4 item 6): code-implemented MOs check server writes.
+    let mut t = device();
+    t.register_validator(
+        uri("./Open"),
+        |_t: &Tree, c: &dm_tree::ProposedChange<'_>| {
+            if c.value == Some(&b"bad"[..]) {
+                Err(dm_tree::TreeError::Forbidden {
+                    uri: c.uri.to_string(),
+                    reason: "refused by the MO".into(),
+                })
+            } else {
+                Ok(())
+            }
+        },
+    );
+    let a = Principal::server("srvA");
+    assert_eq!(
+        t.add(&a, "./Open/X", NewNode::leaf("bad"))
+            .unwrap_err()
+            .status(),
+        S::Forbidden
+    );
+    t.add(&a, "./Open/X", NewNode::leaf("good")).unwrap();
+    assert_eq!(
+        t.replace(&a, "./Open/X", NewNode::leaf("bad"))
+            .unwrap_err()
+            .status(),
+        S::Forbidden
+    );
+    // Local code is not subject to validators; other subtrees neither.
+    t.replace(&Principal::Local, "./Open/X", NewNode::leaf("bad"))
+        .unwrap();
+    t.add(&a, "./Vendor/Cfg/Y", NewNode::leaf("bad")).unwrap();
+}
