@@ -421,8 +421,19 @@ impl Tree {
     /// The URI limits in force, read from `./DevDetail/URI/{MaxDepth,MaxTotLen,MaxSegLen}`
     /// (facts §4.1, §5.3); a missing or non-numeric leaf means unlimited.
     pub fn uri_limits(&self) -> UriLimits {
+        // Every command checks its target against these, so walk to `./DevDetail/URI` once
+        // and look the three leaves up by name (the same `child_of` steps as `resolve`)
+        // instead of formatting, parsing and resolving three URIs.
+        let uri_node = self
+            .child_of(ROOT, "DevDetail", || ".".to_owned())
+            .and_then(|d| self.child_of(d, "URI", || "./DevDetail".to_owned()));
         let get = |name: &str| -> usize {
-            self.value_str(&format!("./DevDetail/URI/{name}"))
+            uri_node
+                .and_then(|u| self.child_of(u, name, || "./DevDetail/URI".to_owned()))
+                .and_then(|id| match &self.node(id).kind {
+                    Kind::Leaf(v) => std::str::from_utf8(v).ok(),
+                    Kind::Interior(_) => None,
+                })
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0)
         };

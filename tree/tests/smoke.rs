@@ -122,3 +122,51 @@ fn processor_atomic() {
     assert_eq!(outs[2].code, StatusCode::Ok);
     assert_eq!(outs[2].results.len(), 6, "{:?}", outs[2].results);
 }
+
+#[test]
+fn uri_limits_come_from_devdetail() {
+    // facts §4.1, §5.3: the limits are read from ./DevDetail/URI and enforced with 414.
+    let mut t = Tree::with_clock(
+        TreeConfig::default(),
+        Arc::new(ManualClock::at(994_869_497)),
+    );
+    let limits = dm_protocol::uri::UriLimits {
+        max_depth: 3,
+        max_tot_len: 40,
+        max_seg_len: 10,
+    };
+    install(
+        &mut t,
+        &DeviceIdentity {
+            uri_limits: limits,
+            ..DeviceIdentity::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(t.uri_limits(), limits);
+    let a = Principal::server("srvA");
+    assert!(t.get(&a, "./DevDetail/URI/MaxDepth").is_ok());
+    for uri in ["./DevDetail/URI/MaxDepth/X", "./DevDetail/LongerThanTen"] {
+        assert_eq!(
+            t.get(&a, uri).unwrap_err().status(),
+            StatusCode::UriTooLong,
+            "{uri}"
+        );
+    }
+    // A later change of a limit applies to the next command.
+    dm_tree::standard::put_leaf(
+        &mut t,
+        "./DevDetail/URI/MaxSegLen",
+        "0",
+        dm_protocol::tnds::Format::Chr,
+    )
+    .unwrap();
+    assert_eq!(t.uri_limits().max_seg_len, 0);
+    assert_eq!(
+        t.get(&a, "./DevDetail/LongerThanTen").unwrap_err().status(),
+        StatusCode::NotFound
+    );
+    // Without DevDetail there are no limits.
+    let bare = Tree::new(TreeConfig::default());
+    assert_eq!(bare.uri_limits(), dm_protocol::uri::UriLimits::UNLIMITED);
+}
