@@ -51,20 +51,21 @@ impl Tree {
             });
         }
         let start = self.readable(who, &uri, "Get")?;
-        let ids: Vec<NodeId> = self
-            .subtree(start)
+        let nodes: Vec<(NodeId, String)> = self
+            .subtree_with_uris(start)
             .into_iter()
-            .filter(|&id| !self.is_inbox_id(id) && self.readable_id(who, id))
+            .filter(|(id, _)| !self.is_inbox_id(*id) && self.readable_id(who, *id))
             .collect();
         match q {
             ListQuery::Struct | ListQuery::StructData => {
                 let data = matches!(q, ListQuery::StructData);
                 Ok(ListOutput::Items(
-                    ids.into_iter()
-                        .map(|id| {
+                    nodes
+                        .into_iter()
+                        .map(|(id, uri)| {
                             let n = self.node(id);
                             ListItem {
-                                uri: self.uri_of(id).to_string(),
+                                uri,
                                 format: n.format,
                                 type_: n.type_.clone(),
                                 value: match &n.kind {
@@ -76,7 +77,7 @@ impl Tree {
                         .collect(),
                 ))
             }
-            ListQuery::Tnds(filter) => self.export_ids(&ids, filter).map(ListOutput::Tnds),
+            ListQuery::Tnds(filter) => self.export_ids(&nodes, filter).map(ListOutput::Tnds),
         }
     }
 
@@ -89,15 +90,19 @@ impl Tree {
     /// and golden vectors. `filter` selects properties as `?list=TNDS` does (facts §4.6).
     pub fn export_tnds(&self, uri: &NodeUri, filter: &TndsFilter) -> Result<MgmtTree, TreeError> {
         let start = self.existing(uri)?;
-        let ids = self.subtree(start);
-        self.export_ids(&ids, filter)
+        let nodes = self.subtree_with_uris(start);
+        self.export_ids(&nodes, filter)
     }
 
-    fn export_ids(&self, ids: &[NodeId], filter: &TndsFilter) -> Result<MgmtTree, TreeError> {
-        let entries: Vec<Entry> = ids
+    fn export_ids(
+        &self,
+        nodes: &[(NodeId, String)],
+        filter: &TndsFilter,
+    ) -> Result<MgmtTree, TreeError> {
+        let entries: Vec<Entry> = nodes
             .iter()
-            .filter(|&&id| id != ROOT)
-            .map(|&id| self.entry(id))
+            .filter(|(id, _)| *id != ROOT)
+            .map(|(id, uri)| self.entry(*id, uri.clone()))
             .collect();
         if entries.is_empty() {
             // An empty subtree (e.g. the bare root) is a MgmtTree without nodes, which the
@@ -105,15 +110,13 @@ impl Tree {
             return Ok(MgmtTree::new(Vec::new()));
         }
         let tree = MgmtTree::from_entries(&entries).map_err(|e| TreeError::Failed {
-            uri: self
-                .uri_of(ids.first().copied().unwrap_or(ROOT))
-                .to_string(),
+            uri: nodes.first().map(|(_, u)| u.clone()).unwrap_or_default(),
             reason: format!("building the TNDS document failed: {e}"),
         })?;
         Ok(filter.apply(&tree))
     }
 
-    fn entry(&self, id: NodeId) -> Entry {
+    fn entry(&self, id: NodeId, uri: String) -> Entry {
         let n = self.node(id);
         let (value, size) = match &n.kind {
             Kind::Leaf(v) => {
@@ -144,11 +147,7 @@ impl Tree {
             }),
             ver_no: supports(P::VerNo).then_some(n.ver_no),
         };
-        Entry {
-            uri: self.uri_of(id).to_string(),
-            rt,
-            value,
-        }
+        Entry { uri, rt, value }
     }
 }
 

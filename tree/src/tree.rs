@@ -779,6 +779,28 @@ impl Tree {
         out
     }
 
+    /// A subtree in pre-order with each node's canonical URI, built from the parent's URI
+    /// during the walk (no per-node walk to the root).
+    pub(crate) fn subtree_with_uris(&self, id: NodeId) -> Vec<(NodeId, String)> {
+        let mut out = Vec::new();
+        let mut stack = vec![(id, self.uri_of(id).to_string())];
+        while let Some((cur, uri)) = stack.pop() {
+            if let Some(c) = self.nodes.get(&cur).and_then(NodeData::children) {
+                for (name, &child) in c.iter().rev() {
+                    let escaped = dm_protocol::uri::escape_name(name);
+                    let child_uri = if cur == ROOT {
+                        format!("./{escaped}")
+                    } else {
+                        format!("{uri}/{escaped}")
+                    };
+                    stack.push((child, child_uri));
+                }
+            }
+            out.push((cur, uri));
+        }
+        out
+    }
+
     // ----- schema -------------------------------------------------------------------------
 
     /// Where a child called `name` of `parent` falls in the MO definitions.
