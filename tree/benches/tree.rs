@@ -1,1 +1,2 @@
+//! Benchmarks of the tree engine (placeholder: none yet).
 fn main() {}

@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used)]
+//! Smoke tests of the tree engine: a device built with the standard MOs, server operations
+//! with their status codes (facts §4.4, §4.5) and a rolled-back `Atomic` (facts §2.6).
 use std::sync::Arc;
 
 use dm_protocol::codec::{decode, DecodeOptions};
