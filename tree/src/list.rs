@@ -2,7 +2,8 @@
 
 use dm_protocol::acl::AclCommand;
 use dm_protocol::tnds::{
-    AccessRight, ApplyTndsFilter, Entry, Format, MgmtTree, NodeType, RtProperties,
+    AccessRight, ApplyTndsFilter, Entry, Format, MgmtTree, Node, NodeContent, NodeType,
+    RtProperties,
 };
 use dm_protocol::uri::{ListQuery, NodeUri, TndsFilter};
 
@@ -109,10 +110,11 @@ impl Tree {
             // DTD forbids; answer with no nodes anyway rather than invent one.
             return Ok(MgmtTree::new(Vec::new()));
         }
-        let tree = MgmtTree::from_entries(&entries).map_err(|e| TreeError::Failed {
+        let mut tree = MgmtTree::from_entries(&entries).map_err(|e| TreeError::Failed {
             uri: nodes.first().map(|(_, u)| u.clone()).unwrap_or_default(),
             reason: format!("building the TNDS document failed: {e}"),
         })?;
+        decode_names(&mut tree.nodes);
         Ok(filter.apply(&tree))
     }
 
@@ -148,6 +150,24 @@ impl Tree {
             ver_no: supports(P::VerNo).then_some(n.ver_no),
         };
         Entry { uri, rt, value }
+    }
+}
+
+/// `from_entries` names each node by the last segment of its URI, which is %-escaped
+/// (facts §4.1); a TNDS `NodeName` carries the name itself, as the import reads it (only
+/// `Path` is a URI), so decode the names back.
+fn decode_names(nodes: &mut [Node]) {
+    let mut stack: Vec<&mut Node> = nodes.iter_mut().collect();
+    while let Some(n) = stack.pop() {
+        if let Some(name) = NodeUri::parse(&format!("./{}", n.name))
+            .ok()
+            .and_then(|u| u.name().map(str::to_owned))
+        {
+            n.name = name;
+        }
+        if let NodeContent::Children(c) = &mut n.content {
+            stack.extend(c.iter_mut());
+        }
     }
 }
 

@@ -538,7 +538,7 @@ impl Tree {
         self.emit(uri.clone(), ChangeKind::Deleted, who);
         let after = self.account_server_ids();
         for gone in before.iter().filter(|s| !after.contains(s)) {
-            self.scrub_server(gone);
+            self.scrub_server(gone)?;
         }
         Ok(())
     }
@@ -573,26 +573,30 @@ impl Tree {
     }
 
     /// Remove `server_id` from every ACL (facts §4.4): a command left without ids is removed;
-    /// on the root it becomes `*`.
-    pub fn scrub_server(&mut self, server_id: &str) {
-        let ids: Vec<NodeId> = self.nodes.keys().copied().collect();
-        for id in ids {
-            let mut acl = self.node(id).acl.clone();
-            let changed = if id == ROOT {
-                acl.scrub_root(server_id)
-            } else {
-                acl.scrub(server_id)
-            };
-            if changed {
-                self.set_acl(id, acl);
-                let uri = self.uri_of(id);
-                self.emit(
-                    uri,
-                    ChangeKind::Property(dm_protocol::uri::Property::Acl),
-                    &Principal::Local,
-                );
+    /// on the root it becomes `*`. Runs as one transaction (committed to the store when it
+    /// is the outermost).
+    pub fn scrub_server(&mut self, server_id: &str) -> Result<(), TreeError> {
+        self.atomically(|t| {
+            let ids: Vec<NodeId> = t.nodes.keys().copied().collect();
+            for id in ids {
+                let mut acl = t.node(id).acl.clone();
+                let changed = if id == ROOT {
+                    acl.scrub_root(server_id)
+                } else {
+                    acl.scrub(server_id)
+                };
+                if changed {
+                    t.set_acl(id, acl);
+                    let uri = t.uri_of(id);
+                    t.emit(
+                        uri,
+                        ChangeKind::Property(dm_protocol::uri::Property::Acl),
+                        &Principal::Local,
+                    );
+                }
             }
-        }
+            Ok(())
+        })
     }
 
     // ----- Get ----------------------------------------------------------------------------

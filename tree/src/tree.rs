@@ -2,6 +2,7 @@
 //! commit to the store, and delivery of change events.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 
 use dm_protocol::acl::{Acl, AclCommand};
@@ -15,7 +16,7 @@ use crate::node::{Kind, LeafValue, NodeData, NodeId, NodeInfo, NodeKind};
 use crate::observe::{ChangeEvent, ChangeKind, Subscription, SubscriptionId};
 use crate::principal::Principal;
 use crate::schema::{DefId, DefMatch, Schema, SchemaError};
-use crate::store::{Batch, Store, StoreError, StoredNode};
+use crate::store::{Batch, SqliteStore, Store, StoreError, StoredNode};
 
 /// The root's id.
 pub(crate) const ROOT: NodeId = 0;
@@ -213,6 +214,18 @@ impl Tree {
                 Some(v) => Kind::Leaf(v.clone()),
                 None => Kind::Interior(BTreeMap::new()),
             };
+            if (format == Format::Node) != row.value.is_none() {
+                let shape = if row.value.is_some() {
+                    "leaf"
+                } else {
+                    "interior"
+                };
+                return Err(StoreError(format!(
+                    "node {} ({:?}): format {format} does not match its shape ({shape}); the \
+                     state is damaged",
+                    row.id, row.name,
+                )));
+            }
             tree.nodes.insert(
                 row.id,
                 NodeData {
@@ -240,19 +253,52 @@ impl Tree {
                 }
                 _ => {
                     return Err(StoreError(format!(
-                    "node {} ({:?}) has a missing or leaf parent {parent}; the state is damaged",
-                    row.id, row.name
-                )))
+                        "node {} ({:?}) has a missing or leaf parent {parent}; the state is \
+                         damaged",
+                        row.id, row.name
+                    )))
                 }
             }
         }
         if tree.nodes.get(&ROOT).is_none_or(|r| r.parent.is_some()) {
             return Err(StoreError("the stored tree has no root node".into()));
         }
+        // Every node must hang under the root exactly once: a second parentless node, a
+        // parent cycle or two siblings of the same name would be unreachable (and a cycle
+        // would make URI building loop).
+        if tree.subtree(ROOT).len() != tree.nodes.len() {
+            let reachable: HashSet<NodeId> = tree.subtree(ROOT).into_iter().collect();
+            let lost = rows
+                .iter()
+                .find(|r| !reachable.contains(&r.id))
+                .map(|r| format!("node {} ({:?})", r.id, r.name))
+                .unwrap_or_default();
+            return Err(StoreError(format!(
+                "{lost} is not reachable from the root; the state is damaged"
+            )));
+        }
         tree.next_id = max_id + 1;
         tree.store = Some(store);
         tree.recompute_defs();
         Ok(tree)
+    }
+
+    /// Open the persistent tree kept in the state directory `dir`: a [`SqliteStore`] in
+    /// `dir/tree.db`, the directory created if missing. The values, properties and ACLs of
+    /// the last committed transaction are loaded; a new directory starts with a fresh root
+    /// (written at once). From then on every outermost commit is written durably before it
+    /// returns, so a kill at any instant leaves the last committed state or the one before.
+    ///
+    /// MO definitions are not stored: load the DDFs again after opening (e.g.
+    /// [`standard::install`](crate::standard::install)) so DDF-derived permanence and checks
+    /// apply. A damaged or incompatible database is refused with a [`StoreError`].
+    pub fn open_dir(
+        dir: &Path,
+        config: TreeConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StoreError> {
+        let store = SqliteStore::open(dir)?;
+        Tree::open(config, clock, Box::new(store))
     }
 
     /// Replace the fault-injection switches.
@@ -651,6 +697,9 @@ impl Tree {
     ) -> NodeId {
         let id = self.next_id;
         self.next_id += 1;
+        // A node the DDF declares permanent is permanent from its creation on (facts §4.2,
+        // §9.1 Scope), as it is after a reload, when `recompute_defs` derives it.
+        let permanent = permanent || self.def_is_permanent(def);
         self.save(parent);
         if let Some(Kind::Interior(children)) = self.nodes.get_mut(&parent).map(|p| &mut p.kind) {
             children.insert(name.to_owned(), id);
@@ -824,14 +873,24 @@ impl Tree {
                 DefMatch::Defined(d) => Some(d),
                 _ => None,
             };
-            let permanent = def
-                .and_then(|d| self.schema.def(d))
-                .is_some_and(|d| d.scope == dm_protocol::tnds::Scope::Permanent);
+            let permanent = self.def_is_permanent(def);
+            let n = self.node(id);
+            if n.def == def && (n.permanent || !permanent) {
+                continue;
+            }
+            // Record the change like any other, so a rolled-back rename restores the
+            // definitions of the moved subtree and the flag reaches the store.
+            self.save(id);
             if let Some(n) = self.nodes.get_mut(&id) {
                 n.def = def;
                 n.permanent |= permanent;
             }
         }
+    }
+
+    fn def_is_permanent(&self, def: Option<DefId>) -> bool {
+        def.and_then(|d| self.schema.def(d))
+            .is_some_and(|d| d.scope == dm_protocol::tnds::Scope::Permanent)
     }
 
     // ----- observers and completions ------------------------------------------------------

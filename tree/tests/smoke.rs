@@ -1,5 +1,7 @@
 //! Smoke test: a device with the standard MOs answers a few commands end to end.
 #![allow(clippy::unwrap_used)]
+//! Smoke tests of the tree engine: a device built with the standard MOs, server operations
+//! with their status codes (facts §4.4, §4.5) and a rolled-back `Atomic` (facts §2.6).
 use std::sync::Arc;
 
 use dm_protocol::codec::{decode, DecodeOptions};
