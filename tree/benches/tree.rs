@@ -1,1 +1,2 @@
+//! Benchmarks of the tree engine (placeholder; see docs/performance.md).
 fn main() {}

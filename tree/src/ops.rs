@@ -208,7 +208,7 @@ impl Tree {
         let mut parent = ROOT;
         let mut depth = 0;
         for seg in init {
-            match self.child_of(parent, seg, || String::new()) {
+            match self.child_of(parent, seg, String::new) {
                 Some(c) => {
                     parent = c;
                     depth += 1;

@@ -235,13 +235,15 @@ impl Tree {
                 Some(Kind::Interior(children)) => {
                     children.insert(row.name.clone(), row.id);
                 }
-                _ => return Err(StoreError(format!(
+                _ => {
+                    return Err(StoreError(format!(
                     "node {} ({:?}) has a missing or leaf parent {parent}; the state is damaged",
                     row.id, row.name
-                ))),
+                )))
+                }
             }
         }
-        if !tree.nodes.get(&ROOT).is_some_and(|r| r.parent.is_none()) {
+        if tree.nodes.get(&ROOT).is_none_or(|r| r.parent.is_some()) {
             return Err(StoreError("the stored tree has no root node".into()));
         }
         tree.next_id = max_id + 1;

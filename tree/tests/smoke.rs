@@ -1,3 +1,5 @@
+//! Smoke tests of the tree engine: node operations with ACLs and the standard MOs, and the
+//! processor with an Atomic that fails (facts §2.6, §4.4, §4.5).
 #![allow(clippy::unwrap_used)]
 use std::sync::Arc;
 
