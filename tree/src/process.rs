@@ -485,10 +485,9 @@ impl Processor {
                         }
                         None => (li.format, None),
                     };
-                    let m = meta(
-                        Some(format),
-                        (li.format != Format::Node).then_some(li.type_.as_str()),
-                    );
+                    // facts §4.6: Meta Format/Type of every node, defaults omitted; an
+                    // interior node's Type is its MO identifier (facts §4.2), not a default.
+                    let m = meta(Some(format), Some(li.type_.as_str()));
                     result_item(&li.uri, (!m.is_empty()).then_some(m), data)
                 })
                 .collect()),

@@ -1,8 +1,8 @@
 //! The golden-vector checker behind `dmconf vectors check`.
 //!
 //! Vectors live under `vectors/` in one folder per category (`codec/`, `auth/`, `pkg0/`,
-//! `uri/`, `acl/`, `tnds/`). The format of each category is described in the README of its
-//! folder; `vectors/README.md` is the index. Each category module turns its files into
+//! `uri/`, `acl/`, `tnds/`, `tree/`). The format of each category is described in the README
+//! of its folder; `vectors/README.md` is the index. Each category module turns its files into
 //! [`Outcome`]s; a mismatch carries a unified diff made with `similar`.
 
 use std::path::{Path, PathBuf};
@@ -116,6 +116,10 @@ pub fn categories() -> Vec<Category> {
             name: "tnds",
             check: tnds::check,
         },
+        Category {
+            name: "tree",
+            check: tree::check,
+        },
     ]
 }
 
@@ -171,4 +175,5 @@ pub mod auth;
 pub mod pkg0;
 mod sec_cases;
 pub mod tnds;
+pub mod tree;
 pub mod uri;
