@@ -340,6 +340,8 @@ fn property_filter_strips_properties_and_values() {
         leaf.rt,
         Some(RtProperties {
             acl: Some("Get=*".into()),
+            // Type is mandatory in RTProperties (facts §9.1), so the filter keeps it.
+            type_: full.type_.clone(),
             ..RtProperties::default()
         })
     );

@@ -122,6 +122,9 @@ struct Chunk {
     declared: u64,
     data: Vec<u8>,
     binary: bool,
+    /// The object was refused at its first chunk: every later chunk of it gets the same
+    /// answer and nothing is written (facts §8: no partial commit).
+    refused: Option<(StatusCode, String)>,
 }
 
 /// Per-session command processing state. See the module documentation.
@@ -635,37 +638,44 @@ impl Processor {
         let mut chunk = match self.chunk.take() {
             Some(ch) => ch,
             None => {
-                let Some(declared) = meta.size else {
-                    return ItemStatus {
-                        code: StatusCode::SizeMismatch,
-                        reason: Some(
-                            "the first chunk of a large object must carry Meta/Size (facts §8)"
-                                .into(),
-                        ),
-                        ..ok(item, StatusCode::SizeMismatch)
-                    };
+                let refused = match meta.size {
+                    None => Some((
+                        StatusCode::SizeMismatch,
+                        "the first chunk of a large object must carry Meta/Size (facts §8)"
+                            .to_owned(),
+                    )),
+                    Some(declared) => self.max_obj_size.filter(|&m| declared > m).map(|max| {
+                        (
+                            StatusCode::RequestEntityTooLarge,
+                            format!(
+                                "object of {declared} bytes exceeds MaxObjSize {max} (facts §8)"
+                            ),
+                        )
+                    }),
                 };
-                if let Some(max) = self.max_obj_size.filter(|&m| declared > m) {
-                    return ItemStatus {
-                        code: StatusCode::RequestEntityTooLarge,
-                        reason: Some(format!(
-                            "object of {declared} bytes exceeds MaxObjSize {max} (facts §8)"
-                        )),
-                        ..ok(item, StatusCode::RequestEntityTooLarge)
-                    };
-                }
                 Chunk {
                     cmd: name,
                     cmd_id: c.cmd_id.clone(),
                     target: target.clone(),
                     source: loc(&item.source),
+                    declared: meta.size.unwrap_or(0),
                     meta,
-                    declared,
                     data: Vec::new(),
                     binary,
+                    refused,
                 }
             }
         };
+        if let Some((code, reason)) = chunk.refused.clone() {
+            if item.more_data {
+                self.chunk = Some(chunk);
+            }
+            return ItemStatus {
+                code,
+                reason: Some(reason),
+                ..ok(item, code)
+            };
+        }
         chunk.data.extend_from_slice(&bytes);
         chunk.binary |= binary;
         if item.more_data {
@@ -710,8 +720,19 @@ impl Processor {
         hooks: &mut dyn CommandHooks,
     ) -> CommandOutcome {
         if self.in_atomic {
-            // facts §2.6: nested Atomic → 500 (the outer one then fails with 507).
-            return CommandOutcome::new(&c.cmd_id, "Atomic", StatusCode::CommandFailed);
+            // facts §2.6: nested Atomic → 500 (the outer one then fails with 507); its own
+            // commands are not executed (215, our choice: the sheet names no code for them).
+            let mut out = CommandOutcome::new(&c.cmd_id, "Atomic", StatusCode::CommandFailed);
+            out.children = c
+                .commands
+                .iter()
+                .map(|cmd| {
+                    let mut o = self.skeleton(cmd);
+                    o.force(StatusCode::NotExecuted);
+                    o
+                })
+                .collect();
+            return out;
         }
         let mut out = CommandOutcome::new(&c.cmd_id, "Atomic", StatusCode::Ok);
         let sp = tree.savepoint();

@@ -289,6 +289,9 @@ impl Schema {
     /// at `parent_uri` (canonical form). A named definition wins over the placeholder.
     pub fn child_def(&self, parent_def: Option<DefId>, parent_uri: &str, name: &str) -> DefMatch {
         let candidates: &[DefId] = match parent_def.and_then(|p| self.defs.get(p)) {
+            // An interior definition that declares no children (e.g. `Ext`, `Bearer`, facts
+            // §5.2–§5.4: the place for vendor additions) leaves its subtree open.
+            Some(p) if p.children.is_empty() && p.format == Format::Node => return DefMatch::Free,
             Some(p) => &p.children,
             None => match self.anchors.get(parent_uri) {
                 Some(tops) => tops,

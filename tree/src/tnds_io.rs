@@ -197,17 +197,21 @@ fn child(uri: &NodeUri, node: &Node) -> Result<NodeUri, TreeError> {
     })
 }
 
-/// `target` joined with a TNDS `Path` (relative to the target, facts §9.2).
+/// `target` joined with a TNDS `Path` (relative to the target, facts §9.2), unless the Path
+/// is a full device URI starting with `./`.
 fn join(target: &NodeUri, path: Option<&str>) -> Result<NodeUri, TreeError> {
     let Some(path) = path else {
         return Ok(target.clone());
     };
     let rel = path.trim_end_matches('/');
-    let rel = rel.strip_prefix("./").unwrap_or(rel);
     if rel.is_empty() || rel == "." {
         return Ok(target.clone());
     }
-    let joined = if target.is_root() {
+    // Our reading of facts §9.2: a Path written as a full device URI (`./A/B`, as `?list=TNDS`
+    // answers carry it) is absolute; any other Path is relative to the Target.
+    let absolute = rel.starts_with("./");
+    let rel = rel.strip_prefix("./").unwrap_or(rel);
+    let joined = if target.is_root() || absolute {
         format!("./{rel}")
     } else {
         format!("{target}/{rel}")

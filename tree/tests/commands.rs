@@ -367,3 +367,49 @@ fn tnds_add_through_the_processor() {
     assert_eq!(out[0].code, S::Ok, "{:?}", out[0].items);
     assert_eq!(t.value_str("./Open/N").unwrap(), "v");
 }
+
+#[test]
+fn refused_large_object_never_commits_its_later_chunks() {
+    // facts §8: no partial commit. An object refused at its first chunk (413 over MaxObjSize,
+    // 424 without Meta/Size) answers every later chunk the same and writes nothing.
+    for (max, first_meta, want) in [
+        (
+            Some(5),
+            r#"<Meta><Size xmlns="syncml:metinf">6</Size></Meta>"#,
+            S::RequestEntityTooLarge,
+        ),
+        (None, "", S::SizeMismatch),
+    ] {
+        let mut t = device();
+        let mut p = Processor::new();
+        p.max_obj_size = max;
+        let body = format!(
+            r#"<Replace><CmdID>1</CmdID><Item><Target><LocURI>./Open/A</LocURI></Target>{first_meta}<Data>abc</Data><MoreData/></Item></Replace>
+            <Replace><CmdID>2</CmdID><Item><Target><LocURI>./Open/A</LocURI></Target><Data>de</Data><MoreData/></Item></Replace>
+            <Replace><CmdID>3</CmdID><Item><Target><LocURI>./Open/A</LocURI></Target><Data>f</Data></Item></Replace>"#
+        );
+        let out = run(&mut t, &mut p, &body, &mut NoHooks);
+        let c: Vec<S> = out.iter().map(|o| o.code).collect();
+        assert_eq!(c, [want, want, want]);
+        assert_eq!(t.value_str("./Open/A").unwrap(), "a");
+        assert_eq!(p.pending_chunk(), None);
+    }
+}
+
+#[test]
+fn nested_atomic_children_are_not_executed() {
+    // facts §2.6: the nested Atomic is 500; its own commands never run (215, our choice).
+    let mut t = device();
+    let out = run(
+        &mut t,
+        &mut Processor::new(),
+        r#"<Atomic><CmdID>1</CmdID>
+      <Atomic><CmdID>2</CmdID><Add><CmdID>3</CmdID><Item><Target><LocURI>./Open/N</LocURI></Target><Data>n</Data></Item></Add></Atomic>
+    </Atomic>"#,
+        &mut NoHooks,
+    );
+    assert_eq!(out[0].code, S::AtomicFailed);
+    assert_eq!(out[0].children[0].code, S::CommandFailed);
+    assert_eq!(codes(&out[0].children[0]), [215]);
+    assert!(!t.exists(&"./Open/N".parse().unwrap()));
+}

@@ -941,3 +941,39 @@ fn validators_veto_server_changes_in_their_subtree() {
         .unwrap();
     t.add(&a, "./Vendor/Cfg/Y", NewNode::leaf("bad")).unwrap();
 }
+
+#[test]
+fn tnds_path_absolute_when_a_full_device_uri() {
+    // facts §9.2: Path relative to the Target; our reading: `./…` is a full device URI, as
+    // `?list=TNDS` answers write it, so an export re-imported at any Target lands in place.
+    let mut t = device();
+    let a = Principal::server("srvA");
+    let doc = tnds(
+        r#"<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD>
+        <Node><NodeName>Abs</NodeName><Path>./Vendor/Cfg</Path><RTProperties><Format><chr/></Format><Type><MIME>text/plain</MIME></Type></RTProperties><Value>1</Value></Node>
+        <Node><NodeName>Rel</NodeName><Path>Cfg</Path><RTProperties><Format><chr/></Format><Type><MIME>text/plain</MIME></Type></RTProperties><Value>2</Value></Node>
+        </MgmtTree>"#,
+    );
+    t.import_tnds(&a, "./Vendor", &doc, ImportMode::Add)
+        .unwrap();
+    assert_eq!(t.value_str("./Vendor/Cfg/Abs").unwrap(), "1");
+    assert_eq!(t.value_str("./Vendor/Cfg/Rel").unwrap(), "2");
+}
+
+#[test]
+fn ext_subtrees_are_open_for_vendor_additions() {
+    // facts §5.2–§5.4: Ext is the place for vendor additions; its DDF declares no children.
+    let mut t = device();
+    let a = Principal::server("srvA");
+    t.add(&a, "./DMAcc/srvA/Ext", NewNode::interior()).unwrap();
+    t.add(&a, "./DMAcc/srvA/Ext/Vendor/Opt", NewNode::leaf("1"))
+        .unwrap();
+    assert_eq!(t.value_str("./DMAcc/srvA/Ext/Vendor/Opt").unwrap(), "1");
+    // Elsewhere in the MO undeclared names stay refused.
+    assert_eq!(
+        t.add(&a, "./DMAcc/srvA/Other", NewNode::leaf("1"))
+            .unwrap_err()
+            .status(),
+        S::CommandNotAllowed
+    );
+}

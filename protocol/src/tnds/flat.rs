@@ -214,7 +214,8 @@ pub trait ApplyTndsFilter {
 
 impl ApplyTndsFilter for TndsFilter {
     /// A copy of the tree with the filtered-out run-time properties and values removed.
-    /// Structure (`NodeName`, `Path`, nesting) and `DFProperties` are kept. Facts §4.6.
+    /// Structure (`NodeName`, `Path`, nesting), `DFProperties` and `Type` (mandatory in
+    /// `RTProperties`, facts §9.1) are kept. Facts §4.6.
     fn apply(&self, tree: &MgmtTree) -> MgmtTree {
         let mut out = tree.clone();
         if *self != TndsFilter::All {
@@ -253,9 +254,8 @@ fn strip(filter: &TndsFilter, n: &mut Node) {
             if !keep(Property::TStamp) {
                 rt.tstamp = None;
             }
-            if !keep(Property::Type) {
-                rt.type_ = None;
-            }
+            // `Type` stays whatever the filter says: the DTD makes it mandatory in every
+            // `RTProperties` (facts §9.1), and a TNDS answer must remain a valid document.
             if !keep(Property::VerNo) {
                 rt.ver_no = None;
             }
