@@ -755,13 +755,20 @@ impl Processor {
             out.broken_chunk = Some(broken);
             failed = true;
         }
-        let keep = !failed || tree.faults.no_atomic_rollback;
+        let cannot_roll_back = failed && tree.faults.fail_rollback;
+        let keep = !failed || tree.faults.no_atomic_rollback || cannot_roll_back;
         let commit = tree.release(sp, keep);
         if failed || commit.is_err() {
             // facts §2.6: the failed child keeps its code, the others 216, Atomic 507.
+            // facts §2.6: 516 when the rollback itself failed.
+            let others = if cannot_roll_back {
+                StatusCode::AtomicRollBackFailed
+            } else {
+                StatusCode::AtomicRollBackOk
+            };
             for ch in &mut out.children {
                 if !ch.failed() || commit.is_err() {
-                    ch.force(StatusCode::AtomicRollBackOk);
+                    ch.force(others);
                 }
             }
             out.code = StatusCode::AtomicFailed;

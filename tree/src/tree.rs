@@ -76,6 +76,9 @@ pub struct Faults {
     pub frozen_versions: bool,
     /// A chunked object is committed even when its size does not match (no 424).
     pub ignore_size_mismatch: bool,
+    /// A failed `Atomic` cannot roll back: its successful children's changes stay and they
+    /// are answered 516 (facts §2.6), for testing how a server copes with that answer.
+    pub fail_rollback: bool,
 }
 
 /// Undo-log entry.

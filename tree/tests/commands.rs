@@ -413,3 +413,25 @@ fn nested_atomic_children_are_not_executed() {
     assert_eq!(codes(&out[0].children[0]), [215]);
     assert!(!t.exists(&"./Open/N".parse().unwrap()));
 }
+
+#[test]
+fn rollback_failure_is_reported_516() {
+    // facts §2.6: children whose rollback failed answer 516 (fault injection makes it happen).
+    let mut t = device();
+    t.set_faults(dm_tree::Faults {
+        fail_rollback: true,
+        ..Default::default()
+    });
+    let out = run(
+        &mut t,
+        &mut Processor::new(),
+        r#"<Atomic><CmdID>1</CmdID>
+      <Add><CmdID>2</CmdID><Item><Target><LocURI>./Open/B</LocURI></Target><Data>b</Data></Item></Add>
+      <Delete><CmdID>3</CmdID><Item><Target><LocURI>./Open/Missing</LocURI></Target></Item></Delete>
+    </Atomic>"#,
+        &mut NoHooks,
+    );
+    assert_eq!(out[0].code, S::AtomicFailed);
+    assert_eq!(codes(&out[0]), [516, 404]);
+    assert!(t.exists(&"./Open/B".parse().unwrap()));
+}
