@@ -1,0 +1,11 @@
+//! `dm-client`: the reference OMA DM 1.2 client, a strict device simulator.
+//!
+//! - [`session`]: the sans-IO session engine (packages 1 and 3, statuses and results,
+//!   authentication, multi-message packages, session end and abort), driven by messages in and
+//!   messages out, with an injectable clock;
+//! - [`ui`]: the policy that answers UI alerts 1100–1104.
+//!
+//! The device's tree is a [`dm_tree::Tree`]. "facts §N" cites the project's protocol fact sheet.
+
+pub mod session;
+pub mod ui;

@@ -1,0 +1,1 @@
+//! Session engine (in progress).

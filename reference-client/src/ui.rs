@@ -1,0 +1,1 @@
+//! UI alert policy (in progress).
