@@ -1,1 +1,697 @@
-//! Session engine (in progress).
+//! The client session engine: sans-IO, messages in and messages out (facts §2).
+//!
+//! A [`Session`] builds package 1 ([`Session::start`]), then turns each server message into
+//! the client's reply ([`Session::handle`]): Status for the SyncHdr first, then one Status per
+//! server command followed by its Results (facts §1.4), client alerts (1222 next message,
+//! 1225 broken large object, 1226 asynchronous Exec completions), `Final` only when the
+//! server closed its package (facts §2.4). It authenticates to the server (basic, md5; the
+//! 401/407 retry restarts package 1 with the same SessionID, facts §6.2) and verifies the
+//! server's credentials when the account asks for them. No I/O and no clock: the driver
+//! encodes, sends, and feeds the answer back, so sessions are replayable.
+
+use dm_protocol::auth::{self, AuthType, NonceGenerator};
+use dm_protocol::codes::{AlertCode, StatusCode};
+use dm_protocol::model::{
+    Alert, Chal, Command, Cred, Data, Item, Locator, Meta, Results, Status, SyncBody, SyncHdr,
+    SyncMl,
+};
+use dm_tree::{CommandHooks, CommandOutcome, Principal, Processor, Tree};
+
+/// How the session was started (facts §2.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initiation {
+    /// By the device (Alert 1201).
+    Client,
+    /// After a package #0 (Alert 1200).
+    Server,
+}
+
+/// Credentials of one direction, with the nonce to use next (facts §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// `syncml:auth-basic` or `syncml:auth-md5`.
+    pub auth_type: AuthType,
+    /// User name (`AAuthName`; also `Source/LocName` for md5).
+    pub name: String,
+    /// Secret (`AAuthSecret`).
+    pub secret: String,
+    /// The nonce for the next md5 digest (`AAuthData`), raw bytes.
+    pub nonce: Vec<u8>,
+}
+
+impl Credentials {
+    fn cred(&self) -> Cred {
+        let data = match self.auth_type {
+            AuthType::Md5 => auth::md5_credential(&self.name, &self.secret, &self.nonce),
+            _ => auth::basic_credential(&self.name, &self.secret),
+        };
+        Cred {
+            meta: Some(Meta {
+                type_: Some(self.auth_type.as_str().to_owned()),
+                format: Some("b64".into()),
+                ..Meta::default()
+            }),
+            data,
+        }
+    }
+
+    fn verify(&self, cred: &Cred) -> bool {
+        let ty = cred.meta.as_ref().and_then(|m| m.type_.as_deref());
+        if ty != Some(self.auth_type.as_str()) {
+            return false;
+        }
+        match self.auth_type {
+            AuthType::Md5 => auth::verify_md5(&cred.data, &self.name, &self.secret, &self.nonce),
+            AuthType::Basic => auth::verify_basic(&cred.data, &self.name, &self.secret),
+            _ => false,
+        }
+    }
+}
+
+/// Deliberate client misbehaviours, to prove the suite catches them. All off by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientFaults {
+    /// Accept any server credentials (or none) without checking.
+    pub skip_server_auth: bool,
+    /// Put a wrong `MsgRef` in every Status.
+    pub wrong_msg_ref: bool,
+    /// Send no Results for successful Gets.
+    pub no_results: bool,
+    /// Leave DevInfo out of package 1.
+    pub no_devinfo: bool,
+}
+
+/// What a session needs to know.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// `SessionID` (facts §1.3): client-chosen, or from the package #0.
+    pub session_id: String,
+    /// The server's URL (`Target/LocURI` of our messages).
+    pub server_uri: String,
+    /// The server's ServerID, the principal its commands run as (facts §4.4).
+    pub server_id: String,
+    /// Client- or server-initiated.
+    pub initiation: Initiation,
+    /// Client → server credentials, sent in package 1 when configured.
+    pub client_auth: Option<Credentials>,
+    /// Server → client credentials the device requires, if any.
+    pub server_auth: Option<Credentials>,
+    /// `MaxMsgSize` announced in our SyncHdr Meta.
+    pub max_msg_size: Option<u64>,
+    /// `MaxObjSize` announced (large objects, facts §8).
+    pub max_obj_size: Option<u64>,
+    /// Client alerts to send in package 1 (1224 client events, 1226 generic alerts).
+    pub alerts: Vec<Alert>,
+    /// Seed for the nonces the device issues to the server.
+    pub seed: u64,
+    /// Fault-injection switches.
+    pub faults: ClientFaults,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndReason {
+    /// The server's last package held no management command and no challenge (facts §2.2).
+    Completed,
+    /// The server sent Alert 1223 (facts §2.3); the client does not answer.
+    AbortedByServer,
+    /// The server refused our credentials (code 401 or 407 after a retry, or without Chal).
+    AuthFailed(StatusCode),
+    /// The server failed to authenticate and sent nothing to challenge (facts §6.2).
+    ServerNotAuthenticated,
+    /// The server broke the protocol so that the session cannot go on.
+    Protocol(String),
+}
+
+/// A protocol deviation the client noticed in a server message (kept going if it could).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deviation {
+    /// The server MsgID it was found in.
+    pub msg_id: String,
+    /// What was wrong, with the facts section.
+    pub what: String,
+}
+
+/// The engine's answer to a server message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Send this message to [`Session::target_uri`].
+    Send(Box<SyncMl>),
+    /// The session is over; send nothing.
+    Finished(EndReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    New,
+    /// Package 1 sent (possibly again after a challenge).
+    Package1 {
+        retried: bool,
+    },
+    Running,
+    Done,
+}
+
+/// One DM session on the client side. See the module documentation.
+pub struct Session {
+    cfg: SessionConfig,
+    phase: Phase,
+    next_msg_id: u64,
+    last_sent_msg_id: String,
+    processor: Processor,
+    resp_uri: Option<String>,
+    /// We are authenticated for the rest of the session (212).
+    client_authenticated: bool,
+    /// The server proved its identity in this session.
+    server_authenticated: bool,
+    /// A nonce the server gave us that may be stored (the server was authenticated, or the
+    /// account does not require server credentials; facts §6.2).
+    storable_client_nonce: Option<Vec<u8>>,
+    /// The newest nonce from a Chal, until we know the server may be believed.
+    pending_client_nonce: Option<Vec<u8>>,
+    nonces: NonceGenerator,
+    /// The nonce we issued to the server for its next credentials.
+    issued_server_nonce: Option<Vec<u8>>,
+    deviations: Vec<Deviation>,
+    /// Server MaxMsgSize, if announced.
+    pub server_max_msg_size: Option<u64>,
+    /// Server MaxObjSize, if announced.
+    pub server_max_obj_size: Option<u64>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("session_id", &self.cfg.session_id)
+            .field("phase", &self.phase)
+            .field("next_msg_id", &self.next_msg_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn text_item(source: &str, value: String) -> Item {
+    Item {
+        source: Some(Locator::uri(source)),
+        data: Some(Data::Text(value)),
+        ..Item::default()
+    }
+}
+
+impl Session {
+    /// A session that has not started.
+    pub fn new(cfg: SessionConfig) -> Self {
+        let mut processor = Processor::new();
+        processor.max_obj_size = cfg.max_obj_size;
+        let nonces = NonceGenerator::from_seed(cfg.seed);
+        Session {
+            cfg,
+            phase: Phase::New,
+            next_msg_id: 1,
+            last_sent_msg_id: String::new(),
+            processor,
+            resp_uri: None,
+            client_authenticated: false,
+            server_authenticated: false,
+            storable_client_nonce: None,
+            pending_client_nonce: None,
+            nonces,
+            issued_server_nonce: None,
+            deviations: Vec::new(),
+            server_max_msg_size: None,
+            server_max_obj_size: None,
+        }
+    }
+
+    /// Where the next message goes: the server's `RespURI` if it gave one, else its URL
+    /// (facts §1.3).
+    pub fn target_uri(&self) -> &str {
+        self.resp_uri.as_deref().unwrap_or(&self.cfg.server_uri)
+    }
+
+    /// Deviations noticed so far.
+    pub fn deviations(&self) -> &[Deviation] {
+        &self.deviations
+    }
+
+    /// A new client nonce to store in `AAuthData` (only from an authenticated server, facts
+    /// §6.2), if the server sent one.
+    pub fn client_nonce_to_store(&self) -> Option<&[u8]> {
+        self.storable_client_nonce.as_deref()
+    }
+
+    /// The nonce the device issued to the server for its next credentials, to store.
+    pub fn server_nonce_to_store(&self) -> Option<&[u8]> {
+        self.issued_server_nonce.as_deref()
+    }
+
+    /// Whether the session is over.
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    fn header(&mut self, tree: &Tree, with_cred: bool) -> SyncHdr {
+        let msg_id = self.next_msg_id.to_string();
+        self.next_msg_id += 1;
+        self.last_sent_msg_id.clone_from(&msg_id);
+        let dev_id = tree.value_str("./DevInfo/DevId").unwrap_or_default();
+        let cred = self.cfg.client_auth.as_ref().filter(|_| with_cred);
+        let meta = Meta {
+            max_msg_size: self.cfg.max_msg_size,
+            max_obj_size: self.cfg.max_obj_size,
+            ..Meta::default()
+        };
+        SyncHdr {
+            ver_dtd: "1.2".into(),
+            ver_proto: "DM/1.2".into(),
+            session_id: self.cfg.session_id.clone(),
+            msg_id,
+            target: Locator::uri(self.cfg.server_uri.clone()),
+            source: Locator {
+                loc_uri: dev_id,
+                loc_name: cred.map(|c| c.name.clone()),
+            },
+            cred: cred.map(Credentials::cred),
+            meta: (!meta.is_empty()).then_some(meta),
+            ..SyncHdr::default()
+        }
+    }
+
+    /// Package 1 (facts §2.1): Alert 1201/1200, the DevInfo Replace (facts §5.2), the
+    /// configured client alerts, credentials when configured, `Final`.
+    pub fn start(&mut self, tree: &mut Tree) -> SyncMl {
+        let retried = matches!(self.phase, Phase::Package1 { .. });
+        self.phase = Phase::Package1 { retried };
+        let hdr = self.header(tree, self.cfg.client_auth.is_some());
+        let mut ids = CmdIds::default();
+        let code = match self.cfg.initiation {
+            Initiation::Client => AlertCode::ClientInitiatedMgmt,
+            Initiation::Server => AlertCode::ServerInitiatedMgmt,
+        };
+        let mut commands = vec![Command::Alert(Alert {
+            cmd_id: ids.next(),
+            code: Some(code),
+            ..Alert::default()
+        })];
+        if !self.cfg.faults.no_devinfo {
+            let items = ["DevId", "Man", "Mod", "DmV", "Lang"]
+                .iter()
+                .map(|n| {
+                    let uri = format!("./DevInfo/{n}");
+                    let v = tree.value_str(&uri).unwrap_or_default();
+                    text_item(&uri, v)
+                })
+                .collect();
+            commands.push(Command::Replace(dm_protocol::model::ItemCommand {
+                cmd_id: ids.next(),
+                items,
+                ..Default::default()
+            }));
+        }
+        for a in &self.cfg.alerts {
+            let mut a = a.clone();
+            a.cmd_id = ids.next();
+            commands.push(Command::Alert(a));
+        }
+        SyncMl {
+            hdr,
+            body: SyncBody {
+                commands,
+                final_: true,
+            },
+        }
+    }
+
+    fn deviation(&mut self, msg_id: &str, what: impl Into<String>) {
+        self.deviations.push(Deviation {
+            msg_id: msg_id.to_owned(),
+            what: what.into(),
+        });
+    }
+
+    /// Process one server message and say what to send (facts §2.1–§2.4, §6.2).
+    pub fn handle(&mut self, tree: &mut Tree, msg: &SyncMl, hooks: &mut dyn CommandHooks) -> Step {
+        let their_id = msg.hdr.msg_id.clone();
+        if self.phase == Phase::Done {
+            self.deviation(&their_id, "message after the session ended");
+            return Step::Finished(EndReason::Protocol(
+                "message after the session ended".into(),
+            ));
+        }
+        if msg.hdr.session_id != self.cfg.session_id {
+            self.deviation(
+                &their_id,
+                format!(
+                    "SessionID {:?} differs from the session's {:?} (facts §1.3)",
+                    msg.hdr.session_id, self.cfg.session_id
+                ),
+            );
+        }
+        if let Some(r) = msg.hdr.resp_uri.as_ref().filter(|r| !r.is_empty()) {
+            self.resp_uri = Some(r.clone());
+        }
+        if let Some(m) = &msg.hdr.meta {
+            self.server_max_msg_size = m.max_msg_size.or(self.server_max_msg_size);
+            self.server_max_obj_size = m.max_obj_size.or(self.server_max_obj_size);
+        }
+
+        // 1. The server's verdict on our credentials: Status for our SyncHdr.
+        let hdr_status = msg.body.commands.iter().find_map(|c| match c {
+            Command::Status(s) if s.cmd_ref == "0" => Some(s),
+            _ => None,
+        });
+        let mut send_cred = false;
+        if let Some(s) = hdr_status {
+            if s.msg_ref != self.last_sent_msg_id {
+                self.deviation(
+                    &their_id,
+                    format!(
+                        "Status for SyncHdr has MsgRef {:?}, expected {:?} (facts §1.4)",
+                        s.msg_ref, self.last_sent_msg_id
+                    ),
+                );
+            }
+            if let Some(chal) = &s.chal {
+                self.take_challenge(chal);
+            }
+            match s.code {
+                StatusCode::AuthenticationAccepted => self.client_authenticated = true,
+                StatusCode::InvalidCredentials | StatusCode::MissingCredentials => {
+                    return self.challenged(tree, s, &their_id);
+                }
+                StatusCode::Ok => {
+                    // facts §6.2: 200 with creds authenticates this message only.
+                    send_cred = self.cfg.client_auth.is_some() && !self.client_authenticated;
+                }
+                _ => {}
+            }
+        } else if matches!(self.phase, Phase::Package1 { .. }) {
+            self.deviation(
+                &their_id,
+                "no Status for our SyncHdr (facts §2.1 package 2)",
+            );
+        }
+        if matches!(self.phase, Phase::Package1 { .. }) {
+            self.phase = Phase::Running;
+        }
+
+        // 2. Abort (facts §2.3): the client does not answer.
+        let aborted = msg
+            .body
+            .commands
+            .iter()
+            .any(|c| matches!(c, Command::Alert(a) if a.code == Some(AlertCode::SessionAbort)));
+        if aborted {
+            self.phase = Phase::Done;
+            return Step::Finished(EndReason::AbortedByServer);
+        }
+
+        // 3. The server's credentials (facts §6.2).
+        let (hdr_code, hdr_chal) = self.check_server(msg);
+        let server_ok = hdr_code.is_success();
+        if self.cfg.server_auth.is_none() || self.server_authenticated {
+            if let Some(n) = self.pending_client_nonce.take() {
+                self.storable_client_nonce = Some(n);
+            }
+        }
+
+        // 4. Commands.
+        let management = msg
+            .body
+            .commands
+            .iter()
+            .any(|c| !matches!(c, Command::Status(_) | Command::Results(_)));
+        if msg.body.final_ && !management {
+            // facts §2.2: no management command and no challenge to us → nothing is sent
+            // and the session ends. facts §6.2: an unauthenticated server that sent no
+            // commands does not get a Status-only challenge either.
+            self.phase = Phase::Done;
+            return Step::Finished(if server_ok {
+                EndReason::Completed
+            } else {
+                EndReason::ServerNotAuthenticated
+            });
+        }
+        let hdr = self.header(tree, send_cred);
+        let mut ids = CmdIds::default();
+        let msg_ref = if self.cfg.faults.wrong_msg_ref {
+            format!("{their_id}9")
+        } else {
+            their_id.clone()
+        };
+        let mut hdr_st = status_for(&mut ids, &msg_ref, "0", "SyncHdr", hdr_code);
+        hdr_st.target_refs = vec![msg.hdr.target.loc_uri.clone()];
+        hdr_st.source_refs = vec![msg.hdr.source.loc_uri.clone()];
+        hdr_st.chal = hdr_chal;
+        let mut out: Vec<Command> = vec![Command::Status(hdr_st)];
+        let who = Principal::server(self.cfg.server_id.clone());
+        for cmd in &msg.body.commands {
+            match cmd {
+                Command::Status(_) | Command::Results(_) => {}
+                Command::Alert(a) if a.code == Some(AlertCode::NextMessage) => {
+                    // facts §2.4: Status for every Alert, 1222 included.
+                    out.push(Command::Status(status_for(
+                        &mut ids,
+                        &msg_ref,
+                        &a.cmd_id,
+                        "Alert",
+                        StatusCode::Ok,
+                    )));
+                }
+                _ if !server_ok => {
+                    // facts §6.2: an unauthenticated server's commands are not executed;
+                    // each gets the header's code.
+                    if let Some(id) = cmd.cmd_id() {
+                        out.push(Command::Status(status_for(
+                            &mut ids,
+                            &msg_ref,
+                            id,
+                            cmd.name(),
+                            hdr_code,
+                        )));
+                    }
+                }
+                _ => {
+                    let o = self.processor.process(tree, &who, cmd, hooks);
+                    self.emit_outcome(&mut ids, &msg_ref, &o, cmd_no_resp(cmd), &mut out);
+                }
+            }
+        }
+        for c in tree.take_completions() {
+            out.push(Command::Alert(Alert {
+                cmd_id: ids.next(),
+                code: Some(AlertCode::GenericAlert),
+                correlator: c.correlator,
+                items: vec![Item {
+                    source: Some(Locator::uri(c.source.to_string())),
+                    meta: Some(Meta {
+                        type_: Some(c.alert_type),
+                        format: Some(c.format),
+                        mark: c.mark,
+                        ..Meta::default()
+                    }),
+                    data: Some(Data::Text(c.data)),
+                    ..Item::default()
+                }],
+                ..Alert::default()
+            }));
+        }
+        // facts §2.4: a non-final server message is answered without Final, asking for the
+        // next message with 1222 when we have nothing but statuses to send.
+        if !msg.body.final_ {
+            let only_status = out.iter().all(|c| matches!(c, Command::Status(_)));
+            if only_status {
+                out.push(Command::Alert(Alert {
+                    cmd_id: ids.next(),
+                    code: Some(AlertCode::NextMessage),
+                    ..Alert::default()
+                }));
+            }
+        }
+        Step::Send(Box::new(SyncMl {
+            hdr,
+            body: SyncBody {
+                commands: out,
+                final_: msg.body.final_,
+            },
+        }))
+    }
+
+    /// A Chal on our SyncHdr status: its nonce is what we use next (facts §6.2: the newest
+    /// nonce even from an unauthenticated peer); it may be stored only once the server is
+    /// known (checked later).
+    fn take_challenge(&mut self, chal: &Chal) {
+        let Some(c) = self.cfg.client_auth.as_mut() else {
+            return;
+        };
+        if let Some(t) = chal.meta.type_.as_deref() {
+            let ty: AuthType = t.parse().unwrap_or(AuthType::Other(t.to_owned()));
+            if ty == AuthType::Basic || ty == AuthType::Md5 {
+                c.auth_type = ty;
+            }
+        }
+        if let Some(n) = chal.meta.next_nonce.as_deref() {
+            if let Ok(raw) = auth::b64_decode(n) {
+                c.nonce.clone_from(&raw);
+                self.pending_client_nonce = Some(raw);
+            }
+        }
+    }
+
+    /// 401/407 on our SyncHdr: restart package 1 with credentials once (facts §6.2).
+    fn challenged(&mut self, tree: &mut Tree, s: &Status, their_id: &str) -> Step {
+        let first = matches!(self.phase, Phase::Package1 { retried: false });
+        if s.chal.is_none() {
+            self.deviation(
+                their_id,
+                format!("status {} without Chal (facts §6.2)", s.code.as_u16()),
+            );
+        }
+        if !first || s.chal.is_none() || self.cfg.client_auth.is_none() {
+            self.phase = Phase::Done;
+            return Step::Finished(EndReason::AuthFailed(s.code));
+        }
+        self.phase = Phase::Package1 { retried: true };
+        let mut m = self.start(tree);
+        // `start` resets the retry marker; keep it.
+        self.phase = Phase::Package1 { retried: true };
+        if m.hdr.cred.is_none() {
+            m.hdr.cred = self.cfg.client_auth.as_ref().map(Credentials::cred);
+        }
+        Step::Send(Box::new(m))
+    }
+
+    /// Verify the server's credentials; the SyncHdr status code to answer and the Chal.
+    fn check_server(&mut self, msg: &SyncMl) -> (StatusCode, Option<Chal>) {
+        let Some(required) = self.cfg.server_auth.clone() else {
+            return (StatusCode::Ok, None);
+        };
+        if self.cfg.faults.skip_server_auth || self.server_authenticated {
+            return (StatusCode::Ok, None);
+        }
+        let verdict = match &msg.hdr.cred {
+            None => StatusCode::MissingCredentials,
+            Some(c) if required.verify(c) => StatusCode::AuthenticationAccepted,
+            Some(_) => StatusCode::InvalidCredentials,
+        };
+        // A fresh nonce for the server's next credentials (facts §6.2: new, unpredictable).
+        let nonce = self.nonces.next_nonce().to_vec();
+        self.issued_server_nonce = Some(nonce.clone());
+        if let Some(a) = self.cfg.server_auth.as_mut() {
+            a.nonce.clone_from(&nonce);
+        }
+        let chal = (required.auth_type == AuthType::Md5 || !verdict.is_success()).then(|| Chal {
+            meta: Meta {
+                type_: Some(required.auth_type.as_str().to_owned()),
+                format: Some("b64".into()),
+                next_nonce: (required.auth_type == AuthType::Md5).then(|| auth::b64(&nonce)),
+                ..Meta::default()
+            },
+        });
+        self.server_authenticated = verdict.is_success();
+        (verdict, chal)
+    }
+
+    fn emit_outcome(
+        &self,
+        ids: &mut CmdIds,
+        msg_ref: &str,
+        o: &CommandOutcome,
+        no_resp: bool,
+        out: &mut Vec<Command>,
+    ) {
+        if let Some((target, source)) = &o.broken_chunk {
+            // facts §8: Alert 1225 naming the unfinished object.
+            out.push(Command::Alert(Alert {
+                cmd_id: ids.next(),
+                code: Some(AlertCode::NoEndOfData),
+                items: vec![Item {
+                    target: target.clone().map(Locator::uri),
+                    source: source.clone().map(Locator::uri),
+                    ..Item::default()
+                }],
+                ..Alert::default()
+            }));
+        }
+        if !no_resp {
+            if o.items.len() <= 1 {
+                let mut st = status_for(ids, msg_ref, &o.cmd_id, o.cmd, o.code);
+                if let Some(it) = o.items.first() {
+                    st.target_refs.extend(it.target.clone());
+                    st.source_refs.extend(it.source.clone());
+                }
+                if o.cmd == "Alert" && !o.results.is_empty() {
+                    // UI answers travel in the Alert's Status items (facts §3.4).
+                    st.items.clone_from(&o.results);
+                }
+                out.push(Command::Status(st));
+            } else {
+                // One Status per item, each with its own code and TargetRef (facts §1.4).
+                for it in &o.items {
+                    let mut st = status_for(ids, msg_ref, &o.cmd_id, o.cmd, it.code);
+                    st.target_refs.extend(it.target.clone());
+                    st.source_refs.extend(it.source.clone());
+                    out.push(Command::Status(st));
+                }
+            }
+        }
+        if o.cmd == "Get" && !o.results.is_empty() && !self.cfg.faults.no_results {
+            // facts §1.4: Results after the Status of the Get, CmdRef = the Get's CmdID.
+            out.push(Command::Results(Results {
+                cmd_id: ids.next(),
+                msg_ref: Some(msg_ref.to_owned()),
+                cmd_ref: o.cmd_id.clone(),
+                items: o.results.clone(),
+                ..Results::default()
+            }));
+        }
+        for child in &o.children {
+            self.emit_outcome(ids, msg_ref, child, false, out);
+        }
+    }
+}
+
+fn cmd_no_resp(cmd: &Command) -> bool {
+    match cmd {
+        Command::Add(c)
+        | Command::Replace(c)
+        | Command::Delete(c)
+        | Command::Copy(c)
+        | Command::Get(c) => c.no_resp,
+        Command::Exec(e) => e.no_resp,
+        Command::Alert(a) => a.no_resp,
+        Command::Atomic(c) | Command::Sequence(c) => c.no_resp,
+        _ => false,
+    }
+}
+
+fn status_for(
+    ids: &mut CmdIds,
+    msg_ref: &str,
+    cmd_ref: &str,
+    cmd: &str,
+    code: StatusCode,
+) -> Status {
+    Status {
+        cmd_id: ids.next(),
+        msg_ref: msg_ref.to_owned(),
+        cmd_ref: cmd_ref.to_owned(),
+        cmd: cmd.to_owned(),
+        target_refs: Vec::new(),
+        source_refs: Vec::new(),
+        cred: None,
+        chal: None,
+        items: Vec::new(),
+        code,
+    }
+}
+
+/// CmdIDs of one message: 1, 2, 3, ... (unique within the message, facts §1.3).
+#[derive(Debug, Default)]
+struct CmdIds(u64);
+
+impl CmdIds {
+    fn next(&mut self) -> String {
+        self.0 += 1;
+        self.0.to_string()
+    }
+}
