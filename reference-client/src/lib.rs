@@ -8,4 +8,5 @@
 //! The device's tree is a [`dm_tree::Tree`]. "facts §N" cites the project's protocol fact sheet.
 
 pub mod session;
+pub mod transport;
 pub mod ui;
