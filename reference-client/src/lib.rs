@@ -2,8 +2,10 @@
 //!
 //! - [`session`]: the sans-IO session engine (packages 1 and 3, statuses and results,
 //!   authentication, multi-message packages, session end and abort), driven by messages in and
-//!   messages out, with an injectable clock;
-//! - [`ui`]: the policy that answers UI alerts 1100–1104.
+//!   messages out, no I/O and no clock;
+//! - [`ui`]: the policy that answers UI alerts 1100–1104;
+//! - [`transport`]: HTTP/1.1 over TCP and TLS (rustls with the ring provider), timeouts and
+//!   retries while no connection exists.
 //!
 //! The device's tree is a [`dm_tree::Tree`]. "facts §N" cites the project's protocol fact sheet.
 

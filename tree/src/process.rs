@@ -746,7 +746,8 @@ impl Processor {
                 continue;
             }
             let o = self.process(tree, who, cmd, hooks);
-            failed = o.failed();
+            // facts §3.4: a "No" (or cancel, or timeout) inside Atomic fails it.
+            failed = o.failed() || (matches!(cmd, Command::Alert(_)) && user_declined(o.code));
             out.children.push(o);
         }
         self.in_atomic = false;
@@ -767,7 +768,8 @@ impl Processor {
                 StatusCode::AtomicRollBackOk
             };
             for ch in &mut out.children {
-                if !ch.failed() || commit.is_err() {
+                let declined = ch.cmd == "Alert" && user_declined(ch.code);
+                if (!ch.failed() && !declined) || commit.is_err() {
                     ch.force(others);
                 }
             }
@@ -795,12 +797,7 @@ impl Processor {
                 continue;
             }
             let o = self.process(tree, who, cmd, hooks);
-            if matches!(cmd, Command::Alert(_))
-                && matches!(
-                    o.code,
-                    StatusCode::NotModified | StatusCode::OperationCancelled
-                )
-            {
+            if matches!(cmd, Command::Alert(_)) && user_declined(o.code) {
                 skip = true;
             }
             out.children.push(o);
@@ -830,6 +827,15 @@ impl Processor {
             .collect();
         o
     }
+}
+
+/// A UI alert the user answered "No" (304), cancelled (214) or let time out (408, MAXDT
+/// expiry is treated as cancelled, facts §3.4).
+fn user_declined(code: StatusCode) -> bool {
+    matches!(
+        code,
+        StatusCode::NotModified | StatusCode::OperationCancelled | StatusCode::RequestTimeout
+    )
 }
 
 fn cmd_name(cmd: &Command) -> &'static str {

@@ -435,3 +435,40 @@ fn rollback_failure_is_reported_516() {
     assert_eq!(codes(&out[0]), [516, 404]);
     assert!(t.exists(&"./Open/B".parse().unwrap()));
 }
+
+struct Answer(S);
+impl CommandHooks for Answer {
+    fn alert(&mut self, _t: &mut Tree, _a: &Alert) -> AlertAnswer {
+        AlertAnswer {
+            code: self.0,
+            results: vec![],
+        }
+    }
+}
+
+#[test]
+fn declined_ui_alert_skips_a_sequence_and_fails_an_atomic() {
+    // facts §3.4: "No" inside Atomic → Atomic fails and rolls back; inside Sequence the rest
+    // is bypassed (215); MAXDT expiry (408) counts as cancelled.
+    for code in [S::NotModified, S::OperationCancelled, S::RequestTimeout] {
+        let mut t = device();
+        let out = run(
+            &mut t,
+            &mut Processor::new(),
+            r#"<Atomic><CmdID>1</CmdID>
+          <Add><CmdID>2</CmdID><Item><Target><LocURI>./Open/B</LocURI></Target><Data>b</Data></Item></Add>
+          <Alert><CmdID>3</CmdID><Data>1101</Data><Item><Data></Data></Item><Item><Data>OK?</Data></Item></Alert>
+        </Atomic>
+        <Sequence><CmdID>4</CmdID>
+          <Alert><CmdID>5</CmdID><Data>1101</Data><Item><Data></Data></Item><Item><Data>OK?</Data></Item></Alert>
+          <Add><CmdID>6</CmdID><Item><Target><LocURI>./Open/C</LocURI></Target><Data>c</Data></Item></Add>
+        </Sequence>"#,
+            &mut Answer(code),
+        );
+        assert_eq!(out[0].code, S::AtomicFailed, "{code:?}");
+        assert_eq!(codes(&out[0]), [216, code.as_u16()]);
+        assert!(!t.exists(&"./Open/B".parse().unwrap()));
+        assert_eq!(codes(&out[1]), [code.as_u16(), 215]);
+        assert!(!t.exists(&"./Open/C".parse().unwrap()));
+    }
+}
