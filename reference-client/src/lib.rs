@@ -1,5 +1,6 @@
 //! `dm-client`: the reference OMA DM 1.2 client, a strict device simulator.
 //!
+//! - [`driver`]: runs a session over the transport, keeping every message;
 //! - [`session`]: the sans-IO session engine (packages 1 and 3, statuses and results,
 //!   authentication, multi-message packages, session end and abort), driven by messages in and
 //!   messages out, no I/O and no clock;
@@ -9,6 +10,7 @@
 //!
 //! The device's tree is a [`dm_tree::Tree`]. "facts §N" cites the project's protocol fact sheet.
 
+pub mod driver;
 pub mod session;
 pub mod transport;
 pub mod ui;
