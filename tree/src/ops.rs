@@ -230,8 +230,9 @@ impl Tree {
                 uri: missing.to_string(),
             });
         }
-        // Rules that hold for everyone (the DDF, 405/415) before the server's rights (425).
-        {
+        // Rules that hold for everyone (the DDF, 405/415) before the server's rights (425);
+        // the first node's definition is reused below rather than checked twice.
+        let mut first_def = {
             let first = init.get(depth).unwrap_or(last);
             let first_uri = init
                 .iter()
@@ -247,13 +248,16 @@ impl Tree {
             } else {
                 uri.clone()
             };
-            self.check_add_def(who, parent, first, &first_uri, f, ty)?;
-        }
+            Some(self.check_add_def(who, parent, first, &first_uri, f, ty)?)
+        };
         self.check_right(who, parent, AclCommand::Add)?;
         let mut cur_uri = self.uri_of(parent);
         for seg in init.iter().skip(depth) {
             cur_uri = cur_uri.child(seg).unwrap_or_default();
-            let def = self.check_add_def(who, parent, seg, &cur_uri, Some(Format::Node), None)?;
+            let def = match first_def.take() {
+                Some(d) => d,
+                None => self.check_add_def(who, parent, seg, &cur_uri, Some(Format::Node), None)?,
+            };
             let type_ = def
                 .and_then(|d| self.schema.def(d))
                 .and_then(|d| d.mo_type.clone())
@@ -271,7 +275,12 @@ impl Tree {
             );
             self.emit(cur_uri.clone(), ChangeKind::Added, who);
         }
-        let def = self.check_add_def(who, parent, last, uri, node.format, node.type_.as_deref())?;
+        let def = match first_def.take() {
+            Some(d) => d,
+            None => {
+                self.check_add_def(who, parent, last, uri, node.format, node.type_.as_deref())?
+            }
+        };
         let d = def.and_then(|d| self.schema.def(d)).cloned();
         if let (Principal::Server(_), None, Some(d)) = (who, node.format, &d) {
             // facts §4.2: adding an interior node needs Meta Format `node`; a leaf without
@@ -533,12 +542,20 @@ impl Tree {
             value: None,
             by: who,
         })?;
-        let before = self.account_server_ids();
+        // Only a delete in ./DMAcc can remove an account (facts §4.4 scrub).
+        let in_dmacc = uri.segments().first().is_some_and(|s| s == "DMAcc");
+        let before = if in_dmacc {
+            self.account_server_ids()
+        } else {
+            Vec::new()
+        };
         self.remove_subtree(id);
         self.emit(uri.clone(), ChangeKind::Deleted, who);
-        let after = self.account_server_ids();
-        for gone in before.iter().filter(|s| !after.contains(s)) {
-            self.scrub_server(gone)?;
+        if in_dmacc {
+            let after = self.account_server_ids();
+            for gone in before.iter().filter(|s| !after.contains(s)) {
+                self.scrub_server(gone)?;
+            }
         }
         Ok(())
     }

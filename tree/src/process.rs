@@ -12,7 +12,7 @@ use dm_protocol::model::{
     Alert, Command, Container, Data, Item, ItemCommand, Locator, Meta, RawNodes,
 };
 use dm_protocol::tnds::{self, Format, TndsDocument, MIME_TNDS_WBXML, MIME_TNDS_XML};
-use dm_protocol::uri::{ListQuery, UriQuery, UriRef};
+use dm_protocol::uri::{UriQuery, UriRef};
 
 use crate::error::{NotAllowed, TreeError};
 use crate::exec::ExecOutcome;
@@ -115,7 +115,6 @@ impl CommandHooks for NoHooks {
 #[derive(Debug, Clone)]
 struct Chunk {
     cmd: &'static str,
-    cmd_id: String,
     target: String,
     source: Option<String>,
     meta: Meta,
@@ -427,7 +426,7 @@ impl Processor {
                 .map(|v| vec![result_item(uri, None, Some(Data::Text(v)))]),
             Some(UriQuery::List(q)) => tree
                 .list(who, &node, q)
-                .and_then(|o| self.list_items(uri, &node, q, o)),
+                .and_then(|o| self.list_items(uri, o)),
         };
         match r {
             Ok(items) => {
@@ -470,13 +469,7 @@ impl Processor {
         }
     }
 
-    fn list_items(
-        &self,
-        uri: &str,
-        node: &str,
-        q: &ListQuery,
-        out: ListOutput,
-    ) -> Result<Vec<Item>, TreeError> {
+    fn list_items(&self, uri: &str, out: ListOutput) -> Result<Vec<Item>, TreeError> {
         match out {
             ListOutput::Items(items) => Ok(items
                 .into_iter()
@@ -495,7 +488,6 @@ impl Processor {
                 })
                 .collect()),
             ListOutput::Tnds(doc) => {
-                let _ = (node, q);
                 let m = Meta {
                     format: Some("xml".into()),
                     type_: Some(MIME_TNDS_XML.into()),
@@ -523,7 +515,7 @@ impl Processor {
         let meta = merged_meta(c.meta.as_ref(), item.meta.as_ref());
         // facts §8: chunked items.
         if item.more_data || self.chunk.is_some() {
-            return self.chunked(tree, who, c, item, name, meta);
+            return self.chunked(tree, who, item, name, meta);
         }
         let (data, binary) = data_bytes(&item.data);
         match self.apply_write(
@@ -624,7 +616,6 @@ impl Processor {
         &mut self,
         tree: &mut Tree,
         who: &Principal,
-        c: &ItemCommand,
         item: &Item,
         name: &'static str,
         meta: Meta,
@@ -655,7 +646,6 @@ impl Processor {
                 };
                 Chunk {
                     cmd: name,
-                    cmd_id: c.cmd_id.clone(),
                     target: target.clone(),
                     source: loc(&item.source),
                     declared: meta.size.unwrap_or(0),
@@ -691,7 +681,6 @@ impl Processor {
             };
             return refused(item, &e);
         }
-        let _ = chunk.cmd_id;
         let data = if chunk.binary {
             Data::Binary(chunk.data.clone())
         } else {

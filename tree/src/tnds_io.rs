@@ -159,7 +159,7 @@ fn is_interior(node: &Node) -> bool {
     fmt == Some(Format::Node) || (fmt.is_none() && matches!(node.content, NodeContent::Children(_)))
 }
 
-fn new_node(uri: &NodeUri, node: &Node) -> Result<NodeNew, TreeError> {
+fn new_node(uri: &NodeUri, node: &Node) -> Result<NewNode, TreeError> {
     let rt = node.rt.as_ref();
     let format = if is_interior(node) {
         Format::Node
@@ -187,8 +187,6 @@ fn new_node(uri: &NodeUri, node: &Node) -> Result<NodeNew, TreeError> {
         value,
     })
 }
-
-type NodeNew = NewNode;
 
 fn child(uri: &NodeUri, node: &Node) -> Result<NodeUri, TreeError> {
     uri.child(&node.name).map_err(|e| TreeError::BadValue {
