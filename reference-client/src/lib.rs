@@ -1,5 +1,11 @@
 //! `dm-client`: the reference OMA DM 1.2 client, a strict device simulator.
 //!
+//! - [`device`]: a device kept in a state directory (profile, persistent tree, run-time
+//!   state), running sessions against its servers;
+//! - [`profile`]: the device profile (TOML);
+//! - [`alerts`]: client alerts (Generic Alert 1226, client events 1224);
+//! - [`trace`]: `--trace` JSON lines;
+//! - [`account`]: DMAcc accounts read from the tree, the choice of server, nonce storage;
 //! - [`driver`]: runs a session over the transport, keeping every message;
 //! - [`session`]: the sans-IO session engine (packages 1 and 3, statuses and results,
 //!   authentication, multi-message packages, session end and abort), driven by messages in and
@@ -10,7 +16,12 @@
 //!
 //! The device's tree is a [`dm_tree::Tree`]. "facts §N" cites the project's protocol fact sheet.
 
+pub mod account;
+pub mod alerts;
+pub mod device;
 pub mod driver;
+pub mod profile;
 pub mod session;
+pub mod trace;
 pub mod transport;
 pub mod ui;

@@ -1,0 +1,513 @@
+//! A device kept in a state directory: its profile, its persistent tree and its small
+//! run-time state, and the glue that runs a session of it against one of its servers.
+//!
+//! Layout of the state directory (docs/reference-client.md "State directory"):
+//! - `profile.toml`: the profile given to `init`, with file paths made absolute;
+//! - `tree.db`: the DM tree (SQLite, written durably at every commit, see `dm_tree`);
+//! - `ddf/`: copies of the profile's extra DDF files, loaded at every open;
+//! - `state.json`: the next client-initiated SessionID and the UI answers not yet used,
+//!   replaced atomically (write, fsync, rename);
+//! - `lock`: held (advisory file lock) while a process uses the directory, so two
+//!   `dm-client` processes never work on the same device at once.
+
+use std::fs::{self, File};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dm_protocol::model::Alert;
+use dm_protocol::tnds::TndsDocument;
+use dm_tree::standard;
+use dm_tree::{Clock, Faults, ImportMode, Principal, SystemClock, Tree, TreeConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::account::{self, AccountError, DeviceAccount};
+use crate::driver::{self, DriverError, Exchange};
+use crate::profile::{DeviceProfile, ProfileError};
+use crate::session::{ClientFaults, Deviation, EndReason, Initiation, Session, SessionConfig};
+use crate::transport::{Transport, TransportError};
+use crate::ui::{UiEvent, UiHooks, UiPolicy};
+
+/// Why the device cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// The profile is unreadable or invalid.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// `init` on a directory that already holds a device.
+    #[error("{0} already holds a device; use another directory or delete this one first")]
+    AlreadyInitialised(PathBuf),
+    /// A command other than `init` on a directory without a device.
+    #[error("{0} holds no device; create one with `dm-client init --state {0} --profile FILE`")]
+    NotInitialised(PathBuf),
+    /// Another process uses the state directory.
+    #[error("another dm-client process is using {0}; stop it or use another state directory")]
+    Busy(PathBuf),
+    /// A file of the state directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// `state.json` is damaged.
+    #[error("{path} is damaged ({message}); restore it from a backup or re-create the device")]
+    BadState {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// The tree database could not be opened or written.
+    #[error("the device tree: {0}")]
+    Store(#[from] dm_tree::store::StoreError),
+    /// Building the initial tree failed.
+    #[error("cannot build the initial tree: {0}")]
+    Tree(#[from] dm_tree::TreeError),
+    /// A DDF or TNDS file of the profile is not usable.
+    #[error("{path}: {message}")]
+    BadTreeFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// No usable account.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// The transport could not be set up (e.g. unreadable trust anchors).
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The session could not run to its end.
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DeviceError + '_ {
+    move |source| DeviceError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// `state.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunState {
+    /// The number of the next client-initiated session.
+    next_session: u64,
+    /// The UI policy with the scripted answers not yet used.
+    ui: UiPolicy,
+}
+
+/// What to run: see [`Device::run_session`].
+#[derive(Debug, Clone, Default)]
+pub struct SessionRequest {
+    /// The ServerID to talk to; `None` applies the choosing rule of [`account::choose`].
+    pub account: Option<String>,
+    /// Server-initiated (after a package #0) or client-initiated.
+    pub server_initiated: bool,
+    /// The SessionID; `None` takes the next client-initiated number.
+    pub session_id: Option<String>,
+    /// Client alerts for package 1 (1224 client events, 1226 generic alerts).
+    pub alerts: Vec<Alert>,
+    /// Package 1 credentials built with this nonce instead of the stored one (the
+    /// nonce-resync fallback of facts §7.2).
+    pub resync_nonce: Option<Vec<u8>>,
+    /// Seed of the nonces the device issues to the server; `None` draws one from the
+    /// operating system (facts §6.2: nonces must be unpredictable). Tests fix it to replay.
+    pub seed: Option<u64>,
+}
+
+/// How a session went.
+#[derive(Debug)]
+pub struct SessionReport {
+    /// The server's ServerID.
+    pub server_id: String,
+    /// The URL the session started at.
+    pub url: String,
+    /// The SessionID used.
+    pub session_id: String,
+    /// How it ended.
+    pub end: EndReason,
+    /// Every message, in order.
+    pub exchanges: Vec<Exchange>,
+    /// Protocol deviations the client noticed in the server's messages.
+    pub deviations: Vec<Deviation>,
+    /// Every alert the UI policy saw.
+    pub ui_events: Vec<UiEvent>,
+}
+
+/// A device opened from its state directory. See the module documentation.
+pub struct Device {
+    dir: PathBuf,
+    profile: DeviceProfile,
+    tree: Tree,
+    state: RunState,
+    _lock: File,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("dir", &self.dir)
+            .field("dev_id", &self.profile.device.dev_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn tree_config(p: &DeviceProfile) -> TreeConfig {
+    TreeConfig {
+        implicit_add: p.tree.implicit_add,
+        list_queries: p.tree.list_queries,
+        tnds: p.tree.tnds_supported,
+        ..TreeConfig::default()
+    }
+}
+
+fn lock(dir: &Path) -> Result<File, DeviceError> {
+    let path = dir.join("lock");
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => Err(DeviceError::Busy(dir.to_owned())),
+        Err(fs::TryLockError::Error(e)) => Err(DeviceError::Io { path, source: e }),
+    }
+}
+
+/// Replace `path` with `bytes` so that a crash leaves the old or the new content.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), DeviceError> {
+    let tmp = path.with_extension("tmp");
+    let mut f = File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(parent) = path.parent() {
+        // Make the rename itself durable; not every platform lets a directory be synced.
+        if let Ok(d) = File::open(parent) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+fn read_tnds(path: &Path) -> Result<TndsDocument, DeviceError> {
+    let bytes = fs::read(path).map_err(io(path))?;
+    TndsDocument::parse_xml(&bytes).map_err(|e| DeviceError::BadTreeFile {
+        path: path.to_owned(),
+        message: format!("not a TNDS/DDF document (facts §9): {e}"),
+    })
+}
+
+impl Device {
+    /// Create a device in `dir` (created if missing, refused if it already holds one) from the
+    /// profile at `profile`: DevInfo, DevDetail, DMAcc and Inbox (facts §5), the profile's
+    /// DDFs and TNDS files, and one DMAcc account per `[[account]]`.
+    pub fn init(dir: &Path, profile: &Path) -> Result<Device, DeviceError> {
+        Self::init_with_clock(dir, profile, Arc::new(SystemClock))
+    }
+
+    /// [`Device::init`] with an injected clock (node `TStamp`s).
+    pub fn init_with_clock(
+        dir: &Path,
+        profile: &Path,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Device, DeviceError> {
+        let p = DeviceProfile::load(profile)?;
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock = lock(dir)?;
+        let profile_copy = dir.join("profile.toml");
+        if profile_copy.exists() || dir.join("tree.db").exists() {
+            return Err(DeviceError::AlreadyInitialised(dir.to_owned()));
+        }
+        // Check every file before anything is written, so a bad profile leaves no half device.
+        let ddfs = p
+            .tree
+            .ddf
+            .iter()
+            .map(|f| read_tnds(f).map(|d| (f, d)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tnds = p
+            .tree
+            .tnds
+            .iter()
+            .map(|f| read_tnds(f).map(|d| (f, d)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ddf_dir = dir.join("ddf");
+        fs::create_dir_all(&ddf_dir).map_err(io(&ddf_dir))?;
+        for (i, (path, _)) in ddfs.iter().enumerate() {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let to = ddf_dir.join(format!("{:02}-{name}", i + 1));
+            fs::copy(path, &to).map_err(io(&to))?;
+        }
+        let mut tree = Tree::open_dir(dir, tree_config(&p), clock)?;
+        standard::install(&mut tree, &p.identity())?;
+        for (path, d) in &ddfs {
+            tree.load_ddf(&d.tree)
+                .map_err(|e| DeviceError::BadTreeFile {
+                    path: (*path).clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        for (path, d) in &tnds {
+            tree.import_tnds(&Principal::Local, ".", &d.tree, ImportMode::Add)
+                .map_err(|e| DeviceError::BadTreeFile {
+                    path: (*path).clone(),
+                    message: format!("cannot import at the root: {e}"),
+                })?;
+        }
+        for a in &p.accounts {
+            standard::put_account(&mut tree, &a.to_account())?;
+        }
+        let state = RunState {
+            next_session: 1,
+            ui: p.ui.clone(),
+        };
+        let mut dev = Device {
+            dir: dir.to_owned(),
+            profile: p,
+            tree,
+            state,
+            _lock: lock,
+        };
+        dev.save_state()?;
+        // The profile copy is written last: its presence marks a complete device.
+        write_atomically(&profile_copy, dev.profile.to_toml().as_bytes())?;
+        dev.apply_faults();
+        Ok(dev)
+    }
+
+    /// Open the device kept in `dir`.
+    pub fn open(dir: &Path) -> Result<Device, DeviceError> {
+        Self::open_with_clock(dir, Arc::new(SystemClock))
+    }
+
+    /// [`Device::open`] with an injected clock.
+    pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<Device, DeviceError> {
+        let profile_copy = dir.join("profile.toml");
+        if !profile_copy.exists() {
+            return Err(DeviceError::NotInitialised(dir.to_owned()));
+        }
+        let lock = lock(dir)?;
+        let p = DeviceProfile::load(&profile_copy)?;
+        let mut tree = Tree::open_dir(dir, tree_config(&p), clock)?;
+        standard::load_standard_ddfs(&mut tree).map_err(|e| DeviceError::BadTreeFile {
+            path: dir.join("tree.db"),
+            message: e.to_string(),
+        })?;
+        let ddf_dir = dir.join("ddf");
+        let mut ddfs: Vec<PathBuf> = match fs::read_dir(&ddf_dir) {
+            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                return Err(DeviceError::Io {
+                    path: ddf_dir,
+                    source: e,
+                })
+            }
+        };
+        ddfs.sort();
+        for path in ddfs {
+            let d = read_tnds(&path)?;
+            tree.load_ddf(&d.tree)
+                .map_err(|e| DeviceError::BadTreeFile {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        let state_path = dir.join("state.json");
+        let text = fs::read(&state_path).map_err(io(&state_path))?;
+        let state: RunState = serde_json::from_slice(&text).map_err(|e| DeviceError::BadState {
+            path: state_path,
+            message: e.to_string(),
+        })?;
+        let mut dev = Device {
+            dir: dir.to_owned(),
+            profile: p,
+            tree,
+            state,
+            _lock: lock,
+        };
+        dev.apply_faults();
+        Ok(dev)
+    }
+
+    fn apply_faults(&mut self) {
+        self.tree.set_faults(self.profile.faults.tree_faults());
+    }
+
+    fn save_state(&self) -> Result<(), DeviceError> {
+        let json = serde_json::to_vec_pretty(&self.state).map_err(|e| DeviceError::BadState {
+            path: self.dir.join("state.json"),
+            message: e.to_string(),
+        })?;
+        write_atomically(&self.dir.join("state.json"), &json)
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The profile.
+    pub fn profile(&self) -> &DeviceProfile {
+        &self.profile
+    }
+
+    /// The tree.
+    pub fn tree(&self) -> &Tree {
+        &self.tree
+    }
+
+    /// The tree, for local changes (they are persisted at every commit).
+    pub fn tree_mut(&mut self) -> &mut Tree {
+        &mut self.tree
+    }
+
+    /// The accounts in the tree.
+    pub fn accounts(&self) -> Vec<DeviceAccount> {
+        account::accounts(&self.tree)
+    }
+
+    /// The account a session with `requested` (or none) would use.
+    pub fn choose_account(&self, requested: Option<&str>) -> Result<DeviceAccount, DeviceError> {
+        let all = self.accounts();
+        let default = self
+            .profile
+            .accounts
+            .iter()
+            .find(|a| a.default)
+            .map(|a| a.server_id.as_str());
+        Ok(account::choose(&all, requested, default)?.clone())
+    }
+
+    /// Run one session to its end and keep what it changed: the tree (as the server's
+    /// commands left it), the rotated nonces (facts §6.2), the UI answers used.
+    pub async fn run_session(&mut self, req: SessionRequest) -> Result<SessionReport, DeviceError> {
+        let acc = self.choose_account(req.account.as_deref())?;
+        let mut client_auth = acc
+            .client_auth
+            .as_ref()
+            .map(|a| a.credentials())
+            .transpose()?;
+        if let (Some(c), Some(n)) = (client_auth.as_mut(), &req.resync_nonce) {
+            c.nonce.clone_from(n);
+        }
+        let server_auth = acc
+            .server_auth
+            .as_ref()
+            .map(|a| a.credentials())
+            .transpose()?;
+        let session_id = match req.session_id {
+            Some(id) => id,
+            None => {
+                let id = self.state.next_session;
+                self.state.next_session += 1;
+                self.save_state()?;
+                id.to_string()
+            }
+        };
+        let settings = self.profile.account(&acc.server_id).cloned();
+        let encoding = settings
+            .as_ref()
+            .map(|s| s.encoding)
+            .unwrap_or(dm_protocol::codec::Encoding::Xml);
+        let cfg = SessionConfig {
+            session_id: session_id.clone(),
+            server_uri: acc.url.clone(),
+            server_id: acc.server_id.clone(),
+            initiation: if req.server_initiated {
+                Initiation::Server
+            } else {
+                Initiation::Client
+            },
+            client_auth,
+            server_auth,
+            max_msg_size: self.profile.device.max_msg_size,
+            max_obj_size: self
+                .profile
+                .device
+                .max_obj_size
+                .filter(|_| self.profile.device.large_objects),
+            alerts: req.alerts,
+            seed: req.seed.unwrap_or_else(random_seed),
+            faults: self.profile.faults.client_faults(),
+        };
+        let transport = Transport::new(self.profile.transport.to_config())?;
+        let mut session = Session::new(cfg);
+        let mut hooks = UiHooks::new(self.state.ui.clone());
+        let result = driver::run(
+            &mut self.tree,
+            &mut session,
+            &transport,
+            encoding,
+            &mut hooks,
+            self.profile.transport.max_messages,
+        )
+        .await;
+        // Keep nonces and UI answers whatever the outcome: a nonce the engine allows to be
+        // stored is the one the server expects next (facts §6.2).
+        if let (Some(n), Some(a)) = (session.client_nonce_to_store(), &acc.client_auth) {
+            account::store_nonce(&mut self.tree, a, n)?;
+        }
+        if let (Some(n), Some(a)) = (session.server_nonce_to_store(), &acc.server_auth) {
+            account::store_nonce(&mut self.tree, a, n)?;
+        }
+        self.state.ui = hooks.policy().clone();
+        self.save_state()?;
+        let run = result?;
+        Ok(SessionReport {
+            server_id: acc.server_id,
+            url: acc.url,
+            session_id,
+            end: run.end,
+            exchanges: run.exchanges,
+            deviations: session.deviations().to_vec(),
+            ui_events: hooks.take_events(),
+        })
+    }
+}
+
+fn random_seed() -> u64 {
+    let n = dm_protocol::auth::NonceGenerator::from_entropy().next_nonce();
+    let mut b = [0u8; 8];
+    for (d, s) in b.iter_mut().zip(n.iter()) {
+        *d = *s;
+    }
+    u64::from_le_bytes(b)
+}
+
+impl crate::profile::FaultsSection {
+    /// The session-engine switches.
+    pub fn client_faults(&self) -> ClientFaults {
+        ClientFaults {
+            skip_server_auth: self.skip_server_auth,
+            wrong_msg_ref: self.wrong_msg_ref,
+            no_results: self.no_results,
+            no_devinfo: self.no_devinfo,
+        }
+    }
+
+    /// The tree switches.
+    pub fn tree_faults(&self) -> Faults {
+        Faults {
+            ignore_acl: self.ignore_acl,
+            no_atomic_rollback: self.no_atomic_rollback,
+            add_overwrites: self.add_overwrites,
+            delete_permanent: self.delete_permanent,
+            frozen_versions: self.frozen_versions,
+            ignore_size_mismatch: self.ignore_size_mismatch,
+            fail_rollback: self.fail_rollback,
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! The `dm-client` binary: a simulated DM device kept in a state directory. See
+//! `dm-client --help` and docs/reference-client.md ("Command line").
+//!
+//! Exit codes are a contract: 0 success (for `session` and `alert`: the session completed
+//! normally), 1 the session did not complete (the server aborted, refused our credentials,
+//! failed to authenticate, broke the protocol, answered with an HTTP error or with something
+//! that is not a DM message) or a `tree get` found nothing, 2 usage, profile or state-directory
+//! errors, 3 the server could not be reached. Always one clear line on stderr.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use dm_client::alerts::{ClientAlert, ClientAlertKind};
+use dm_client::device::{Device, DeviceError, SessionReport, SessionRequest};
+use dm_client::driver::DriverError;
+use dm_client::session::EndReason;
+use dm_client::trace;
+use dm_protocol::uri::{NodeUri, TndsFilter};
+use dm_tree::{GetResult, Principal};
+
+/// A strict OMA DM 1.2 device simulator (the reference client of the conformance suite).
+#[derive(Debug, Parser)]
+#[command(name = "dm-client", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a device in a state directory from a profile (TOML).
+    ///
+    /// Builds DevInfo, DevDetail, DMAcc (one account per [[account]]) and Inbox, loads the
+    /// profile's DDFs and imports its TNDS files. Refuses a directory that already holds a
+    /// device.
+    Init {
+        /// The state directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// The device profile.
+        #[arg(long, value_name = "FILE")]
+        profile: PathBuf,
+    },
+    /// Run one client-initiated session (Alert 1201) and report how it ended.
+    ///
+    /// Exit 0 when the server ended the session normally; 1 when it did not complete; 3 when
+    /// the server could not be reached.
+    Session {
+        #[command(flatten)]
+        common: Talk,
+    },
+    /// Send a client alert (Generic Alert 1226 or client event 1224) in package 1 of a
+    /// client-initiated session.
+    Alert {
+        #[command(flatten)]
+        common: Talk,
+        /// The alert code: 1226 (Generic Alert) or 1224 (client event).
+        #[arg(long, default_value_t = 1226)]
+        code: u16,
+        /// Item/Meta/Type, e.g. urn:oma:at:scomo:1.0:OperationComplete.
+        #[arg(long = "type", value_name = "TYPE")]
+        type_: String,
+        /// Item/Meta/Format, e.g. int, chr, xml.
+        #[arg(long, value_name = "FMT")]
+        format: String,
+        /// Item/Data.
+        #[arg(long)]
+        data: String,
+        /// Item/Source/LocURI: the related node.
+        #[arg(long, value_name = "URI")]
+        source: Option<String>,
+        /// Item/Target/LocURI.
+        #[arg(long, value_name = "URI")]
+        target: Option<String>,
+        /// Item/Meta/Mark, e.g. critical.
+        #[arg(long)]
+        mark: Option<String>,
+        /// Correlator of the Exec this alert completes (1226 only).
+        #[arg(long)]
+        correlator: Option<String>,
+    },
+    /// Read the device's tree (as the device: no ACL applies).
+    Tree {
+        /// The state directory.
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        #[command(subcommand)]
+        command: TreeCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TreeCommand {
+    /// Print a leaf's value, or an interior node's children one per line. Exit 1 if the node
+    /// does not exist.
+    Get {
+        /// The node, e.g. ./DevInfo/DevId.
+        uri: String,
+    },
+    /// Print a subtree (default: the whole tree) as a TNDS document (facts §9.2).
+    Export {
+        /// The subtree's root.
+        #[arg(default_value = ".")]
+        uri: String,
+    },
+}
+
+/// Options of every command that runs a session.
+#[derive(Debug, Args)]
+struct Talk {
+    /// The state directory.
+    #[arg(long, value_name = "DIR")]
+    state: PathBuf,
+    /// The ServerID of the server to talk to (see "Choosing the server" in the docs).
+    #[arg(long, value_name = "SERVER_ID")]
+    account: Option<String>,
+    /// Append every message to FILE as JSON lines (direction, encoding, bytes, XML,
+    /// violations).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Seed for the nonces the device issues (replayable sessions); random by default.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+}
+
+enum Failure {
+    NotCompleted(String),
+    Usage(String),
+    Unreachable(String),
+}
+
+impl From<DeviceError> for Failure {
+    fn from(e: DeviceError) -> Self {
+        match e {
+            DeviceError::Driver(DriverError::Transport(t)) => Failure::Unreachable(t.to_string()),
+            DeviceError::Driver(d) => Failure::NotCompleted(d.to_string()),
+            DeviceError::Transport(t) => Failure::Usage(t.to_string()),
+            other => Failure::Usage(other.to_string()),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            let (code, msg) = match f {
+                Failure::NotCompleted(m) => (1, m),
+                Failure::Usage(m) => (2, m),
+                Failure::Unreachable(m) => (3, m),
+            };
+            eprintln!("dm-client: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+fn run(cmd: Command) -> Result<(), Failure> {
+    match cmd {
+        Command::Init { state, profile } => {
+            let dev = Device::init(&state, &profile)?;
+            let ids: Vec<String> = dev.accounts().into_iter().map(|a| a.server_id).collect();
+            println!(
+                "created device {} in {} with {} account(s){}{}",
+                dev.profile().device.dev_id,
+                state.display(),
+                ids.len(),
+                if ids.is_empty() { "" } else { ": " },
+                ids.join(", ")
+            );
+            Ok(())
+        }
+        Command::Session { common } => talk(&common, Vec::new()),
+        Command::Alert {
+            common,
+            code,
+            type_,
+            format,
+            data,
+            source,
+            target,
+            mark,
+            correlator,
+        } => {
+            let kind = ClientAlertKind::from_code(code).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--code {code}: a device sends 1226 (Generic Alert) or 1224 (client event)"
+                ))
+            })?;
+            let alert = ClientAlert {
+                kind,
+                type_,
+                format,
+                data,
+                source,
+                target,
+                mark,
+                correlator,
+            }
+            .to_alert()
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+            talk(&common, vec![alert])
+        }
+        Command::Tree { state, command } => tree(&state, command),
+    }
+}
+
+fn talk(t: &Talk, alerts: Vec<dm_protocol::model::Alert>) -> Result<(), Failure> {
+    let mut dev = Device::open(&t.state)?;
+    let req = SessionRequest {
+        account: t.account.clone(),
+        alerts,
+        seed: t.seed,
+        ..SessionRequest::default()
+    };
+    let report = runtime()?.block_on(dev.run_session(req))?;
+    if let Some(path) = &t.trace {
+        trace::append(path, &report).map_err(|e| Failure::Usage(e.to_string()))?;
+    }
+    summarize(&report)
+}
+
+fn summarize(r: &SessionReport) -> Result<(), Failure> {
+    for d in &r.deviations {
+        eprintln!(
+            "dm-client: deviation in server message {}: {}",
+            d.msg_id, d.what
+        );
+    }
+    let head = format!(
+        "session {} with {} ({}), {} messages",
+        r.session_id,
+        r.server_id,
+        r.url,
+        r.exchanges.len()
+    );
+    match &r.end {
+        EndReason::Completed => {
+            println!("{head}: completed");
+            Ok(())
+        }
+        EndReason::AbortedByServer => Err(Failure::NotCompleted(format!(
+            "{head}: the server aborted the session (Alert 1223)"
+        ))),
+        EndReason::AuthFailed(code) => Err(Failure::NotCompleted(format!(
+            "{head}: the server refused our credentials ({}); check the account's client_auth",
+            code.as_u16()
+        ))),
+        EndReason::ServerNotAuthenticated => Err(Failure::NotCompleted(format!(
+            "{head}: the server did not authenticate itself; check the account's server_auth"
+        ))),
+        EndReason::Protocol(why) => Err(Failure::NotCompleted(format!(
+            "{head}: the server broke the protocol: {why}"
+        ))),
+    }
+}
+
+fn tree(state: &std::path::Path, cmd: TreeCommand) -> Result<(), Failure> {
+    let dev = Device::open(state)?;
+    match cmd {
+        TreeCommand::Get { uri } => match dev.tree().get(&Principal::Local, &uri) {
+            Ok(GetResult::Leaf { value, .. }) => {
+                match String::from_utf8(value) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => println!("b64:{}", dm_protocol::auth::b64(e.as_bytes())),
+                }
+                Ok(())
+            }
+            Ok(GetResult::Interior { children, .. }) => {
+                for c in children {
+                    println!("{c}");
+                }
+                Ok(())
+            }
+            Err(e) => Err(Failure::NotCompleted(format!("{uri}: {e}"))),
+        },
+        TreeCommand::Export { uri } => {
+            let parsed = NodeUri::parse(&uri)
+                .map_err(|e| Failure::Usage(format!("{uri} is not a node URI: {e}")))?;
+            let doc = dev
+                .tree()
+                .export_tnds(&parsed, &TndsFilter::All)
+                .map_err(|e| Failure::NotCompleted(format!("{uri}: {e}")))?;
+            let xml = dm_protocol::xml::write(
+                &dm_protocol::tnds::to_dom(&doc),
+                dm_protocol::xml::WriteOptions::PRETTY,
+            )
+            .map_err(|e| Failure::Usage(format!("cannot write the TNDS document: {e}")))?;
+            println!("{xml}");
+            Ok(())
+        }
+    }
+}

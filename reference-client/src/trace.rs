@@ -1,0 +1,109 @@
+//! `--trace FILE`: one JSON object per line and per message, appended as sessions run
+//! (docs/reference-client.md "Traces"). Each line is complete on its own, so a trace can be
+//! read while it grows and survives a crash up to the last full line.
+
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use dm_protocol::codec::{self, DecodeOptions, Encoding};
+use serde::Serialize;
+
+use crate::device::SessionReport;
+use crate::driver::{Direction, Exchange};
+
+/// One line of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceLine {
+    /// The session's SessionID.
+    pub session_id: String,
+    /// The server's ServerID.
+    pub server_id: String,
+    /// Position of the message in its session, from 1.
+    pub seq: usize,
+    /// `sent` (client → server) or `received`.
+    pub direction: &'static str,
+    /// `xml` or `wbxml`.
+    pub encoding: Encoding,
+    /// The exact bytes, base64.
+    pub bytes_b64: String,
+    /// The message as pretty-printed XML (decoded from WBXML if need be); absent when the
+    /// bytes are not a DM message.
+    pub xml: Option<String>,
+    /// Why the bytes could not be decoded, if they could not.
+    pub decode_error: Option<String>,
+    /// Representation violations found in the message (facts §12.6 and the codec's rules).
+    pub violations: Vec<String>,
+    /// Protocol deviations the client noticed in this (received) message.
+    pub deviations: Vec<String>,
+}
+
+/// Why a trace could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the trace {path}: {source}; check the path and free space")]
+pub struct TraceError {
+    /// The file.
+    pub path: PathBuf,
+    /// The cause.
+    pub source: std::io::Error,
+}
+
+/// The trace lines of one session.
+pub fn lines(report: &SessionReport) -> Vec<TraceLine> {
+    report
+        .exchanges
+        .iter()
+        .enumerate()
+        .map(|(i, e)| line(report, i + 1, e))
+        .collect()
+}
+
+fn line(report: &SessionReport, seq: usize, e: &Exchange) -> TraceLine {
+    let (xml, decode_error, msg_id) = match codec::decode(&e.bytes, DecodeOptions::LENIENT) {
+        Ok(d) => match codec::to_pretty_xml(&d.message) {
+            Ok(x) => (Some(x), None, Some(d.message.hdr.msg_id)),
+            Err(err) => (None, Some(err.to_string()), Some(d.message.hdr.msg_id)),
+        },
+        Err(err) => (None, Some(err.to_string()), None),
+    };
+    let received = e.direction == Direction::Received;
+    let deviations = report
+        .deviations
+        .iter()
+        .filter(|d| received && msg_id.as_deref() == Some(d.msg_id.as_str()))
+        .map(|d| d.what.clone())
+        .collect();
+    TraceLine {
+        session_id: report.session_id.clone(),
+        server_id: report.server_id.clone(),
+        seq,
+        direction: if received { "received" } else { "sent" },
+        encoding: e.encoding,
+        bytes_b64: dm_protocol::auth::b64(&e.bytes),
+        xml,
+        decode_error,
+        violations: e.violations.iter().map(ToString::to_string).collect(),
+        deviations,
+    }
+}
+
+/// Append the session's lines to the trace file (created if missing).
+pub fn append(path: &Path, report: &SessionReport) -> Result<(), TraceError> {
+    let err = |source| TraceError {
+        path: path.to_owned(),
+        source,
+    };
+    let mut out = String::new();
+    for l in lines(report) {
+        // Plain data with string keys: serialization cannot fail.
+        out.push_str(&serde_json::to_string(&l).unwrap_or_default());
+        out.push('\n');
+    }
+    let mut f = File::options()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(err)?;
+    f.write_all(out.as_bytes()).map_err(err)?;
+    f.sync_data().map_err(err)
+}
