@@ -1,6 +1,8 @@
 //! `dm-client`: the reference OMA DM 1.2 client, a strict device simulator.
 //!
 //! - [`driver`]: runs a session over the transport, keeping every message;
+//! - [`listener`]: package #0 notification listeners (UDP, TCP, HTTP) with digest
+//!   verification, nonce-resync fallback and repeat suppression;
 //! - [`session`]: the sans-IO session engine (packages 1 and 3, statuses and results,
 //!   authentication, multi-message packages, session end and abort), driven by messages in and
 //!   messages out, no I/O and no clock;
@@ -11,6 +13,7 @@
 //! The device's tree is a [`dm_tree::Tree`]. "facts §N" cites the project's protocol fact sheet.
 
 pub mod driver;
+pub mod listener;
 pub mod session;
 pub mod transport;
 pub mod ui;
