@@ -239,3 +239,6 @@ pub async fn start(
     }
     Ok((listeners, Notifications { verified, rejected }))
 }
+
+#[cfg(test)]
+mod tests;

@@ -196,9 +196,10 @@ pub enum RejectReason {
     /// A TCP frame ended early: the peer closed the connection mid-frame.
     #[error("frame truncated: connection closed after {got} of {expected} bytes")]
     Truncated {
-        /// Bytes announced (2 for the length prefix itself).
+        /// Bytes the frame needs, the 2-byte length prefix included (2 while the prefix
+        /// itself is incomplete).
         expected: usize,
-        /// Bytes received.
+        /// Bytes of the frame received, prefix included.
         got: usize,
     },
     /// A TCP frame announced length 0.
