@@ -237,3 +237,58 @@ async fn duplicate_frame_is_dropped() {
     assert_eq!(r.reason.kind(), "duplicate");
     no_verified(&mut n).await;
 }
+
+#[tokio::test]
+async fn address_in_use_is_a_typed_bind_error() {
+    let taken = std::net::TcpListener::bind(loopback()).expect("bind");
+    let addr = taken.local_addr().expect("addr");
+    let config = NotificationConfig {
+        tcp: Some(TcpConfig {
+            bind: addr,
+            max_bytes: 200,
+            read_timeout_ms: TIMEOUT_MS,
+            max_connections: 1,
+        }),
+        ..NotificationConfig::default()
+    };
+    let clock = std::sync::Arc::new(dm_tree::ManualClock::at(START));
+    let err = dm_client::listener::start(&config, accounts(), clock)
+        .await
+        .expect_err("address taken");
+    assert_eq!(err.kind(), "bind");
+    assert!(
+        matches!(err, dm_client::listener::ListenerError::Bind { transport: Transport::Tcp, addr: a, .. } if a == addr),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&addr.to_string()));
+}
+
+#[tokio::test]
+async fn invalid_settings_are_refused_before_binding() {
+    let config = NotificationConfig {
+        tcp: Some(TcpConfig {
+            bind: loopback(),
+            max_bytes: 10,
+            read_timeout_ms: TIMEOUT_MS,
+            max_connections: 1,
+        }),
+        ..NotificationConfig::default()
+    };
+    let clock = std::sync::Arc::new(dm_tree::ManualClock::at(START));
+    let err = dm_client::listener::start(&config, accounts(), clock)
+        .await
+        .expect_err("max_bytes too small");
+    assert_eq!(err.kind(), "invalid_config");
+    assert!(err.to_string().contains("tcp.max_bytes"), "{err}");
+}
+
+#[tokio::test]
+async fn shutdown_closes_the_listening_socket() {
+    let (l, _n, _clock) = setup(4).await;
+    let addr = l.tcp_addr().expect("bound");
+    l.shutdown().await;
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "nothing listens any more"
+    );
+}

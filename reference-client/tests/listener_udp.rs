@@ -161,3 +161,47 @@ async fn duplicate_is_dropped_until_the_window_passes() {
     let v = next_verified(&mut n).await;
     assert_eq!(v.received_at, START + WINDOW);
 }
+
+#[tokio::test]
+async fn closure_lookup_sees_a_new_server_nonce_at_once() {
+    use std::sync::{Arc, Mutex};
+
+    use dm_client::listener::ServerCredentials;
+
+    let nonce = Arc::new(Mutex::new(b"first".to_vec()));
+    let current = Arc::clone(&nonce);
+    let lookup = move |id: &str| {
+        let nonce = current.lock().expect("lock").clone();
+        (id == SERVER).then(|| ServerCredentials::new(SERVER, PASSWORD, nonce))
+    };
+    let config = NotificationConfig {
+        udp: Some(UdpConfig {
+            bind: loopback(),
+            max_bytes: 200,
+        }),
+        resync: Vec::new(),
+        ..NotificationConfig::default()
+    };
+    let clock = Arc::new(dm_tree::ManualClock::at(START));
+    let (l, mut n) = dm_client::listener::start(&config, Arc::new(lookup), clock)
+        .await
+        .expect("start");
+    let socket = UdpSocket::bind(loopback()).await.expect("socket");
+    let to = l.udp_addr().expect("bound");
+    let build = |id: u16, nonce: &[u8]| {
+        notification(id, UiMode::Background)
+            .build(PASSWORD, nonce)
+            .expect("encodable")
+    };
+    socket.send_to(&build(1, b"first"), to).await.expect("send");
+    assert_eq!(next_verified(&mut n).await.session_id, "1");
+    // A session stored a new server nonce: the old one no longer verifies.
+    *nonce.lock().expect("lock") = b"second".to_vec();
+    socket.send_to(&build(2, b"first"), to).await.expect("send");
+    assert_eq!(next_rejected(&mut n).await.reason.kind(), "bad_digest");
+    socket
+        .send_to(&build(3, b"second"), to)
+        .await
+        .expect("send");
+    assert_eq!(next_verified(&mut n).await.session_id, "3");
+}
