@@ -73,6 +73,9 @@ impl Default for NotificationConfig {
 /// the device did not answer at once (facts §7.3: repeats reuse the session id).
 pub const DEFAULT_DEDUPE_WINDOW_SECS: u64 = 300;
 
+/// The longest read timeout accepted (one hour): a peer may hold a connection slot no longer.
+pub const MAX_READ_TIMEOUT_MS: u64 = 3_600_000;
+
 /// Default size cap for one package #0: the 24 fixed bytes, a 255-byte ServerID and room
 /// for vendor-specific bytes (facts §7.1).
 pub const DEFAULT_MAX_BYTES: usize = 1024;
@@ -148,8 +151,15 @@ impl NotificationConfig {
             ),
         ];
         for (field, t) in timeouts {
-            if t == Some(0) {
-                return Err(invalid(field, "must be at least 1 ms".to_owned()));
+            match t {
+                Some(0) => return Err(invalid(field, "must be at least 1 ms".to_owned())),
+                Some(t) if t > MAX_READ_TIMEOUT_MS => {
+                    return Err(invalid(
+                        field,
+                        format!("{t} ms is more than the limit of {MAX_READ_TIMEOUT_MS} ms (1 h)"),
+                    ))
+                }
+                _ => {}
             }
         }
         let conns = [

@@ -93,7 +93,7 @@ async fn serve_connection(
         .max_buf_size(16 * 1024)
         .serve_connection(TokioIo::new(stream), service);
     // Backstop for peers that stall anywhere else (e.g. never read the answer).
-    match tokio::time::timeout(timeout * 3, connection).await {
+    match tokio::time::timeout(timeout.saturating_mul(3), connection).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) if e.is_timeout() => sink.reject(
             Transport::Http,
@@ -114,7 +114,7 @@ async fn serve_connection(
             Transport::Http,
             peer,
             RejectReason::Timeout {
-                timeout_ms: config_ms(timeout * 3),
+                timeout_ms: config_ms(timeout.saturating_mul(3)),
                 got: 0,
             },
         ),

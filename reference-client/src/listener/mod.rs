@@ -47,7 +47,7 @@ use tokio::task::JoinHandle;
 
 pub use config::{
     HttpConfig, NotificationConfig, ResyncReading, TcpConfig, UdpConfig,
-    DEFAULT_DEDUPE_WINDOW_SECS, DEFAULT_MAX_BYTES,
+    DEFAULT_DEDUPE_WINDOW_SECS, DEFAULT_MAX_BYTES, MAX_READ_TIMEOUT_MS,
 };
 pub use dedupe::{Dedupe, DedupeKey};
 pub use http::NOTIFICATION_MIME;

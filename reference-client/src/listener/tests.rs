@@ -432,4 +432,16 @@ fn profile_table_refuses_unknown_fields_and_bad_values() {
         }),
         "http.read_timeout_ms"
     );
+    assert_eq!(
+        field_of(NotificationConfig {
+            tcp: Some(TcpConfig {
+                bind,
+                max_bytes: 100,
+                read_timeout_ms: u64::MAX,
+                max_connections: 1
+            }),
+            ..Default::default()
+        }),
+        "tcp.read_timeout_ms"
+    );
 }
