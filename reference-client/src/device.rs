@@ -83,6 +83,12 @@ pub enum DeviceError {
     /// The session could not run to its end.
     #[error(transparent)]
     Driver(#[from] DriverError),
+    /// A notification listener could not start.
+    #[error(transparent)]
+    Listener(#[from] crate::listener::ListenerError),
+    /// The trace file could not be written.
+    #[error(transparent)]
+    Trace(#[from] crate::trace::TraceError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DeviceError + '_ {
@@ -362,6 +368,11 @@ impl Device {
     /// The profile.
     pub fn profile(&self) -> &DeviceProfile {
         &self.profile
+    }
+
+    /// The UI policy as it stands (for a scripted one: the answers not used yet).
+    pub fn ui_policy(&self) -> &UiPolicy {
+        &self.state.ui
     }
 
     /// The tree.

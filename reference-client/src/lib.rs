@@ -3,10 +3,13 @@
 //! - [`device`]: a device kept in a state directory (profile, persistent tree, run-time
 //!   state), running sessions against its servers;
 //! - [`profile`]: the device profile (TOML);
+//! - [`runner`]: `dm-client run`, notifications to server-initiated sessions;
 //! - [`alerts`]: client alerts (Generic Alert 1226, client events 1224);
 //! - [`trace`]: `--trace` JSON lines;
 //! - [`account`]: DMAcc accounts read from the tree, the choice of server, nonce storage;
 //! - [`driver`]: runs a session over the transport, keeping every message;
+//! - [`listener`]: package #0 notification listeners (UDP, TCP, HTTP) with digest
+//!   verification, nonce-resync fallback and repeat suppression;
 //! - [`session`]: the sans-IO session engine (packages 1 and 3, statuses and results,
 //!   authentication, multi-message packages, session end and abort), driven by messages in and
 //!   messages out, no I/O and no clock;
@@ -20,7 +23,9 @@ pub mod account;
 pub mod alerts;
 pub mod device;
 pub mod driver;
+pub mod listener;
 pub mod profile;
+pub mod runner;
 pub mod session;
 pub mod trace;
 pub mod transport;

@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use dm_client::alerts::{ClientAlert, ClientAlertKind};
 use dm_client::device::{Device, DeviceError, SessionReport, SessionRequest};
 use dm_client::driver::DriverError;
+use dm_client::runner::{self, RunEvent, RunOptions};
 use dm_client::session::EndReason;
 use dm_client::trace;
 use dm_protocol::uri::{NodeUri, TndsFilter};
@@ -49,6 +50,27 @@ enum Command {
     Session {
         #[command(flatten)]
         common: Talk,
+    },
+    /// Stay up: listen for package #0 notifications and run a server-initiated session
+    /// (Alert 1200) for each verified one, until Ctrl-C or --max-sessions.
+    ///
+    /// The listeners are those of the profile's [notification] table. Prints one
+    /// `listening <udp|tcp|http> ADDR` line per listener, then one line per session,
+    /// declined notification or refused notification (on stderr). A session that fails does
+    /// not stop the device.
+    Run {
+        /// The state directory.
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// Append every session's messages to FILE as JSON lines.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+        /// Stop after N sessions (completed or not).
+        #[arg(long, value_name = "N")]
+        max_sessions: Option<usize>,
+        /// Seed for the nonces the device issues (replayable sessions); random by default.
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
     },
     /// Send a client alert (Generic Alert 1226 or client event 1224) in package 1 of a
     /// client-initiated session.
@@ -180,6 +202,19 @@ fn run(cmd: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Session { common } => talk(&common, Vec::new()),
+        Command::Run {
+            state,
+            trace,
+            max_sessions,
+            seed,
+        } => serve(
+            &state,
+            RunOptions {
+                trace,
+                max_sessions,
+                seed,
+            },
+        ),
         Command::Alert {
             common,
             code,
@@ -227,6 +262,59 @@ fn talk(t: &Talk, alerts: Vec<dm_protocol::model::Alert>) -> Result<(), Failure>
         trace::append(path, &report).map_err(|e| Failure::Usage(e.to_string()))?;
     }
     summarize(&report)
+}
+
+fn serve(state: &std::path::Path, opts: RunOptions) -> Result<(), Failure> {
+    let mut dev = Device::open(state)?;
+    let stop = async {
+        // Without a signal handler the device runs until killed, which is safe too: every
+        // change is durable when it is made.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let clock = std::sync::Arc::new(dm_tree::SystemClock);
+    runtime()?.block_on(runner::run(&mut dev, &opts, clock, stop, |ev| match ev {
+        RunEvent::Listening { udp, tcp, http } => {
+            for (name, addr) in [("udp", udp), ("tcp", tcp), ("http", http)] {
+                if let Some(a) = addr {
+                    println!("listening {name} {a}");
+                }
+            }
+            if udp.is_none() && tcp.is_none() && http.is_none() {
+                eprintln!(
+                    "dm-client: no listener is configured ([notification.udp|tcp|http] in the \
+                     profile): nothing can start a session"
+                );
+            }
+        }
+        RunEvent::Rejected(r) => eprintln!(
+            "dm-client: notification from {} over {} refused: {}",
+            r.peer, r.transport, r.reason
+        ),
+        RunEvent::Declined {
+            notification: n,
+            reason,
+        } => println!(
+            "notification from {} (session {}) not followed: {reason}",
+            n.server_id, n.session_id
+        ),
+        RunEvent::Session(r) => {
+            if let Err(f) = summarize(&r) {
+                let (Failure::NotCompleted(m) | Failure::Usage(m) | Failure::Unreachable(m)) = f;
+                println!("{m}");
+            }
+        }
+        RunEvent::SessionFailed {
+            notification: n,
+            error,
+        } => eprintln!(
+            "dm-client: session {} with {} failed: {error}",
+            n.session_id, n.server_id
+        ),
+        _ => {}
+    }))?;
+    Ok(())
 }
 
 fn summarize(r: &SessionReport) -> Result<(), Failure> {

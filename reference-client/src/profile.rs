@@ -15,6 +15,7 @@ use dm_protocol::uri::UriLimits;
 use dm_tree::standard::{Account, AppAuth, DeviceIdentity};
 use serde::{Deserialize, Serialize};
 
+use crate::listener::NotificationConfig;
 use crate::transport::{ClientCertificate, TransportConfig};
 use crate::ui::UiPolicy;
 
@@ -36,6 +37,9 @@ pub struct DeviceProfile {
     /// How the simulated user answers UI alerts (facts §3.4).
     #[serde(default)]
     pub ui: UiPolicy,
+    /// Package #0 listeners and their verification settings (facts §7).
+    #[serde(default)]
+    pub notification: NotificationConfig,
     /// Deliberate misbehaviours (all off by default).
     #[serde(default)]
     pub faults: FaultsSection,
@@ -495,6 +499,7 @@ impl DeviceProfile {
         if self.transport.client_cert.is_some() != self.transport.client_key.is_some() {
             return Err("[transport] client_cert and client_key go together".into());
         }
+        self.notification.validate().map_err(|e| e.to_string())?;
         if self.transport.max_messages == 0 {
             return Err("[transport] max_messages must be at least 1".into());
         }

@@ -1,0 +1,186 @@
+//! `dm-client run`: the device stays up, its package #0 listeners (facts §7) turn verified
+//! notifications into server-initiated sessions (Alert 1200, facts §2.5), one at a time.
+//!
+//! The listeners check digests against a snapshot of the accounts' server credentials
+//! (SRVCRED secret and nonce, facts §7.2), refreshed after every session because sessions
+//! rotate nonces. A session that fails is reported and the device keeps listening: one
+//! misbehaving server never stops the device.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use dm_protocol::pkg0::UiMode;
+use dm_tree::Clock;
+
+use crate::device::{Device, DeviceError, SessionReport, SessionRequest};
+use crate::listener::{self, RejectedNotification, ServerCredentials, VerifiedNotification};
+use crate::trace;
+use crate::ui::{Fallback, UiPolicy};
+
+/// Whether the device starts the session a notification asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consent {
+    /// Start it.
+    Start,
+    /// Do not: the simulated user declined (the reason says how).
+    Declined(&'static str),
+}
+
+/// The decision for a notification's ui-mode (facts §7.1) under the device's UI policy
+/// (docs/reference-client.md "Running: notifications to sessions"): not-specified,
+/// background and informative sessions start at once; a user-interaction session starts
+/// only if the simulated user agrees — `accept` and `headless` (no user to ask) start it,
+/// `reject` and `timeout` do not, `scripted` follows its fallback.
+pub fn consent(ui_mode: UiMode, policy: &UiPolicy) -> Consent {
+    if ui_mode != UiMode::UserInteraction {
+        return Consent::Start;
+    }
+    let fallback = match policy {
+        UiPolicy::Accept { .. } | UiPolicy::Headless => return Consent::Start,
+        UiPolicy::Reject => return Consent::Declined("the user declined the session"),
+        UiPolicy::Timeout => return Consent::Declined("nobody answered the session prompt"),
+        UiPolicy::Scripted { fallback, .. } => *fallback,
+    };
+    match fallback {
+        Fallback::Accept | Fallback::Headless => Consent::Start,
+        Fallback::Timeout => Consent::Declined("nobody answered the session prompt"),
+        _ => Consent::Declined("the user declined the session"),
+    }
+}
+
+/// Settings of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Append every session's messages here (see [`trace`]).
+    pub trace: Option<PathBuf>,
+    /// Stop after this many sessions (tests, scripted runs); `None`: run until stopped.
+    pub max_sessions: Option<usize>,
+    /// Seed for the nonces the device issues (replay); random by default.
+    pub seed: Option<u64>,
+}
+
+/// What happens during a run, in order; the binary prints these.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RunEvent {
+    /// The listeners are up, on these addresses.
+    Listening {
+        /// UDP.
+        udp: Option<SocketAddr>,
+        /// TCP.
+        tcp: Option<SocketAddr>,
+        /// HTTP.
+        http: Option<SocketAddr>,
+    },
+    /// A notification was refused.
+    Rejected(RejectedNotification),
+    /// A verified notification did not lead to a session.
+    Declined {
+        /// The notification.
+        notification: VerifiedNotification,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A session ran (completed or not).
+    Session(Box<SessionReport>),
+    /// A session could not run (unreachable server, transport or decoding failure).
+    SessionFailed {
+        /// The notification that asked for it.
+        notification: VerifiedNotification,
+        /// What went wrong.
+        error: DeviceError,
+    },
+}
+
+type Snapshot = Arc<Mutex<HashMap<String, ServerCredentials>>>;
+
+fn snapshot(dev: &Device, into: &Snapshot) {
+    let map = dev
+        .accounts()
+        .into_iter()
+        .filter_map(|a| {
+            let s = a.server_auth?;
+            // facts §7.2: MD5(server-identifier ":" password); the ServerID is the
+            // identifier of the spec text.
+            Some((
+                a.server_id.clone(),
+                ServerCredentials::new(a.server_id, s.secret, s.nonce),
+            ))
+        })
+        .collect();
+    if let Ok(mut g) = into.lock() {
+        *g = map;
+    }
+}
+
+/// Run the listeners of the profile's `[notification]` table and a session per verified
+/// notification, until `stop` resolves or `max_sessions` sessions ran.
+pub async fn run(
+    dev: &mut Device,
+    opts: &RunOptions,
+    clock: Arc<dyn Clock>,
+    stop: impl std::future::Future<Output = ()>,
+    mut events: impl FnMut(RunEvent),
+) -> Result<(), DeviceError> {
+    let creds: Snapshot = Arc::default();
+    snapshot(dev, &creds);
+    let lookup = {
+        let creds = creds.clone();
+        move |id: &str| creds.lock().ok().and_then(|g| g.get(id).cloned())
+    };
+    let config = dev.profile().notification.clone();
+    let (listeners, mut queues) = listener::start(&config, Arc::new(lookup), clock).await?;
+    events(RunEvent::Listening {
+        udp: listeners.udp_addr(),
+        tcp: listeners.tcp_addr(),
+        http: listeners.http_addr(),
+    });
+    tokio::pin!(stop);
+    let mut sessions = 0;
+    while opts.max_sessions.is_none_or(|m| sessions < m) {
+        let n = tokio::select! {
+            _ = &mut stop => break,
+            Some(r) = queues.rejected.recv() => {
+                events(RunEvent::Rejected(r));
+                continue;
+            }
+            n = queues.verified.recv() => match n {
+                Some(n) => n,
+                None => break,
+            },
+        };
+        if let Consent::Declined(reason) = consent(n.ui_mode, dev.ui_policy()) {
+            events(RunEvent::Declined {
+                notification: n,
+                reason,
+            });
+            continue;
+        }
+        let req = SessionRequest {
+            account: Some(n.server_id.clone()),
+            server_initiated: true,
+            session_id: Some(n.session_id.clone()),
+            resync_nonce: n.resync_nonce.map(|r| r.bytes().to_vec()),
+            seed: opts.seed,
+            ..SessionRequest::default()
+        };
+        sessions += 1;
+        match dev.run_session(req).await {
+            Ok(report) => {
+                if let Some(path) = &opts.trace {
+                    trace::append(path, &report)?;
+                }
+                events(RunEvent::Session(Box::new(report)));
+            }
+            Err(error) => events(RunEvent::SessionFailed {
+                notification: n,
+                error,
+            }),
+        }
+        snapshot(dev, &creds);
+    }
+    listeners.shutdown().await;
+    Ok(())
+}
