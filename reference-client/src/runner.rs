@@ -184,3 +184,45 @@ pub async fn run(
     listeners.shutdown().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use rstest::rstest;
+
+    fn scripted(fallback: Fallback) -> UiPolicy {
+        UiPolicy::Scripted {
+            fallback,
+            answers: VecDeque::new(),
+        }
+    }
+
+    #[rstest]
+    #[case(UiMode::NotSpecified, UiPolicy::Reject, true)]
+    #[case(UiMode::Background, UiPolicy::Timeout, true)]
+    #[case(UiMode::Informative, UiPolicy::Reject, true)]
+    #[case(UiMode::UserInteraction, UiPolicy::Accept { text: None }, true)]
+    #[case(UiMode::UserInteraction, UiPolicy::Headless, true)]
+    #[case(UiMode::UserInteraction, UiPolicy::Reject, false)]
+    #[case(UiMode::UserInteraction, UiPolicy::Timeout, false)]
+    #[case(UiMode::UserInteraction, scripted(Fallback::Accept), true)]
+    #[case(UiMode::UserInteraction, scripted(Fallback::Reject), false)]
+    #[case(UiMode::UserInteraction, scripted(Fallback::Cancel), false)]
+    fn ui_mode_consent(#[case] mode: UiMode, #[case] policy: UiPolicy, #[case] start: bool) {
+        assert_eq!(consent(mode, &policy) == Consent::Start, start);
+    }
+
+    #[test]
+    fn timeout_and_refusal_are_told_apart() {
+        assert_eq!(
+            consent(UiMode::UserInteraction, &UiPolicy::Timeout),
+            Consent::Declined("nobody answered the session prompt")
+        );
+        assert_eq!(
+            consent(UiMode::UserInteraction, &UiPolicy::Reject),
+            Consent::Declined("the user declined the session")
+        );
+    }
+}
