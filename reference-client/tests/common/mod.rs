@@ -173,7 +173,14 @@ where
 
 /// A server message as XML text: SyncHdr (with optional extra header XML such as Cred or
 /// Meta), `body`, and `Final` when `final_`.
-pub fn server_xml(req: &Request, msg_id: usize, url: &str, hdr_extra: &str, body: &str, final_: bool) -> String {
+pub fn server_xml(
+    req: &Request,
+    msg_id: usize,
+    url: &str,
+    hdr_extra: &str,
+    body: &str,
+    final_: bool,
+) -> String {
     let sid = &req.msg().hdr.session_id;
     let fin = if final_ { "<Final/>" } else { "" };
     format!(
@@ -262,4 +269,56 @@ pub fn config(url: &str) -> SessionConfig {
         seed: 1,
         faults: ClientFaults::default(),
     }
+}
+
+/// Run `session` against `url` in `encoding` with `tester`, at most 12 messages.
+pub async fn run(
+    tree: &mut Tree,
+    session: &mut dm_client::session::Session,
+    encoding: Encoding,
+    tester: &mut dyn dm_client::tester::TesterHooks,
+) -> Result<dm_client::driver::Run, dm_client::driver::DriverError> {
+    let transport = dm_client::transport::Transport::new(dm_client::transport::TransportConfig {
+        retries: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    dm_client::driver::run_with(
+        tree,
+        session,
+        &transport,
+        encoding,
+        &mut dm_tree::NoHooks,
+        tester,
+        12,
+    )
+    .await
+}
+
+/// The generic continuation of a session after package 2: a final client message gets a
+/// final Status-only answer (the session ends, facts §2.2); a non-final one gets Status for
+/// the SyncHdr, 213 for a chunk it carried (facts §8) and Alert 1222 (facts §2.4).
+pub fn continuation(n: usize, req: &Request, url: &str) -> Reply {
+    let m = req.msg();
+    let mut body = hdr_status(req, url, 200, "");
+    if m.body.final_ {
+        return Reply::xml(server_xml(req, n + 1, url, "", &body, true));
+    }
+    for c in &m.body.commands {
+        if let Command::Results(r) = c {
+            if r.items.iter().any(|i| i.more_data) {
+                body.push_str(&format!(
+                    "<Status><CmdID>2</CmdID><MsgRef>{}</MsgRef><CmdRef>{}</CmdRef><Cmd>Results</Cmd><Data>213</Data></Status>",
+                    m.hdr.msg_id, r.cmd_id
+                ));
+            }
+        }
+    }
+    body.push_str("<Alert><CmdID>3</CmdID><Data>1222</Data></Alert>");
+    Reply::xml(server_xml(req, n + 1, url, "", &body, false))
+}
+
+/// Whether a message carries `Final`.
+pub fn is_final(r: &Request) -> bool {
+    r.msg().body.final_
 }
