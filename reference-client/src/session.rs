@@ -569,6 +569,9 @@ impl Session {
             return Step::Finished(EndReason::AbortedByServer);
         }
 
+        // We are in the middle of sending our own package (facts §2.4).
+        let continuing = !self.outbox.is_empty();
+
         // 3. A chunk we sent waits for its 213 before the next one (facts §8).
         if let Some((cmd_id, msg_id)) = self.awaiting_chunk.take() {
             let code = msg.body.commands.iter().find_map(|c| match c {
@@ -598,7 +601,6 @@ impl Session {
         }
 
         // 5. Commands.
-        let continuing = !self.outbox.is_empty();
         let management = msg
             .body
             .commands

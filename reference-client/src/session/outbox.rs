@@ -108,8 +108,11 @@ impl Outbox {
                         continue;
                     }
                     let Some(c) = cmds.pop() else { break };
-                    if cmds.len() > 1 {
-                        // Next message.
+                    // Defer to the next message what will fit there: beside its SyncHdr
+                    // Status and one more Status (for the server's 1222). What would not is
+                    // chunked (Results) or sent alone now, so every message makes progress.
+                    let next = [hdr_status.clone(), hdr_status.clone(), c.clone()];
+                    if cmds.len() > 1 && fits(hdr, &next, limit, encoding) {
                         self.queue.push_front(Piece::Whole(c));
                         break;
                     }
@@ -121,7 +124,7 @@ impl Outbox {
                         }
                         other => {
                             // facts §2.4: a whole command must fit in one message; it cannot
-                            // be split, so it goes alone and the engine notes it.
+                            // be split, so it goes as it is and the engine notes it.
                             filled.oversized = Some(other.name().to_owned());
                             cmds.push(other);
                             break;
@@ -133,11 +136,13 @@ impl Outbox {
                     let len = largest_fitting(hdr, &cmds, &ch, &id, limit, encoding);
                     let len = match len {
                         Some(n) => n,
-                        None if cmds.len() > 1 => {
+                        // No room here: the next message has room beside two Statuses,
+                        // unless the limit is absurdly small.
+                        None if cmds.len() > 2 => {
                             self.queue.push_front(Piece::Chunked(ch));
                             break;
                         }
-                        // Not even one byte fits beside the header: send the smallest chunk.
+                        // Not even one byte fits: send the smallest chunk to make progress.
                         None => 1.min(remaining),
                     };
                     let (piece, rest) = split_data(&ch.rest, len);
