@@ -18,9 +18,9 @@ use dm_protocol::model::{Command, Data, Item, Meta, Results, SyncBody, SyncHdr, 
 #[derive(Debug, Clone)]
 enum Piece {
     /// A whole command.
-    Whole(Command),
+    Whole(Box<Command>),
     /// A Results item being sent in chunks (facts §8).
-    Chunked(Chunking),
+    Chunked(Box<Chunking>),
 }
 
 /// A Results item on its way out in chunks.
@@ -67,7 +67,7 @@ impl Outbox {
     /// (their statuses belong in the very next message; a chunk continuation follows).
     pub fn push_front_all(&mut self, commands: Vec<Command>) {
         for c in commands.into_iter().rev() {
-            self.queue.push_front(Piece::Whole(c));
+            self.queue.push_front(Piece::Whole(Box::new(c)));
         }
     }
 
@@ -101,7 +101,8 @@ impl Outbox {
         while let Some(piece) = self.queue.pop_front() {
             let id = (cmds.len() + 1).to_string();
             match piece {
-                Piece::Whole(mut c) => {
+                Piece::Whole(c) => {
+                    let mut c = *c;
                     set_cmd_id(&mut c, &id);
                     cmds.push(c);
                     if fits(hdr, &cmds, limit, encoding) {
@@ -113,7 +114,7 @@ impl Outbox {
                     // chunked (Results) or sent alone now, so every message makes progress.
                     let next = [hdr_status.clone(), hdr_status.clone(), c.clone()];
                     if cmds.len() > 1 && fits(hdr, &next, limit, encoding) {
-                        self.queue.push_front(Piece::Whole(c));
+                        self.queue.push_front(Piece::Whole(Box::new(c)));
                         break;
                     }
                     match c {
@@ -190,18 +191,18 @@ fn into_chunkings(r: Results) -> Vec<Piece> {
         .map(|item| match item.data.clone() {
             Some(data) if !is_empty_data(&data) => {
                 let total = data_len(&data) as u64;
-                Piece::Chunked(Chunking {
+                Piece::Chunked(Box::new(Chunking {
                     results: template.clone(),
                     item: Item { data: None, ..item },
                     rest: data,
                     total,
                     started: false,
-                })
+                }))
             }
-            _ => Piece::Whole(Command::Results(Results {
+            _ => Piece::Whole(Box::new(Command::Results(Results {
                 items: vec![item],
                 ..template.clone()
-            })),
+            }))),
         })
         .collect()
 }
