@@ -25,6 +25,7 @@ use crate::account::{self, AccountError, DeviceAccount};
 use crate::driver::{self, DriverError, Exchange};
 use crate::profile::{DeviceProfile, ProfileError};
 use crate::session::{ClientFaults, Deviation, EndReason, Initiation, Session, SessionConfig};
+use crate::tester::{Dropped, NoTester, TesterHooks};
 use crate::transport::{Transport, TransportError};
 use crate::ui::{UiEvent, UiHooks, UiPolicy};
 
@@ -80,9 +81,6 @@ pub enum DeviceError {
     /// The transport could not be set up (e.g. unreadable trust anchors).
     #[error(transparent)]
     Transport(#[from] TransportError),
-    /// The session could not run to its end.
-    #[error(transparent)]
-    Driver(#[from] DriverError),
     /// A notification listener could not start.
     #[error(transparent)]
     Listener(#[from] crate::listener::ListenerError),
@@ -136,10 +134,14 @@ pub struct SessionReport {
     pub url: String,
     /// The SessionID used.
     pub session_id: String,
-    /// How it ended.
-    pub end: EndReason,
-    /// Every message, in order.
+    /// How it ended: the engine's verdict, or why the driver could not carry the session to
+    /// its end (server unreachable, HTTP error status, an answer that is not a DM message,
+    /// too many messages).
+    pub end: Result<EndReason, DriverError>,
+    /// Every message, in order, including the ones before a failure.
     pub exchanges: Vec<Exchange>,
+    /// Whether a tester hook dropped the connection.
+    pub dropped: Option<Dropped>,
     /// Protocol deviations the client noticed in the server's messages.
     pub deviations: Vec<Deviation>,
     /// Every alert the UI policy saw.
@@ -152,6 +154,7 @@ pub struct Device {
     profile: DeviceProfile,
     tree: Tree,
     state: RunState,
+    clock: Arc<dyn Clock>,
     _lock: File,
 }
 
@@ -256,7 +259,7 @@ impl Device {
             let to = ddf_dir.join(format!("{:02}-{name}", i + 1));
             fs::copy(path, &to).map_err(io(&to))?;
         }
-        let mut tree = Tree::open_dir(dir, tree_config(&p), clock)?;
+        let mut tree = Tree::open_dir(dir, tree_config(&p), clock.clone())?;
         standard::install(&mut tree, &p.identity())?;
         for (path, d) in &ddfs {
             tree.load_ddf(&d.tree)
@@ -284,6 +287,7 @@ impl Device {
             profile: p,
             tree,
             state,
+            clock,
             _lock: lock,
         };
         dev.save_state()?;
@@ -306,7 +310,7 @@ impl Device {
         }
         let lock = lock(dir)?;
         let p = DeviceProfile::load(&profile_copy)?;
-        let mut tree = Tree::open_dir(dir, tree_config(&p), clock)?;
+        let mut tree = Tree::open_dir(dir, tree_config(&p), clock.clone())?;
         standard::load_standard_ddfs(&mut tree).map_err(|e| DeviceError::BadTreeFile {
             path: dir.join("tree.db"),
             message: e.to_string(),
@@ -342,6 +346,7 @@ impl Device {
             profile: p,
             tree,
             state,
+            clock,
             _lock: lock,
         };
         dev.apply_faults();
@@ -405,6 +410,16 @@ impl Device {
     /// Run one session to its end and keep what it changed: the tree (as the server's
     /// commands left it), the rotated nonces (facts §6.2), the UI answers used.
     pub async fn run_session(&mut self, req: SessionRequest) -> Result<SessionReport, DeviceError> {
+        self.run_session_with(req, &mut NoTester).await
+    }
+
+    /// [`Device::run_session`] with tester hooks scripting misbehaviour (see
+    /// [`crate::tester`]).
+    pub async fn run_session_with(
+        &mut self,
+        req: SessionRequest,
+        tester: &mut dyn TesterHooks,
+    ) -> Result<SessionReport, DeviceError> {
         let acc = self.choose_account(req.account.as_deref())?;
         let mut client_auth = acc
             .client_auth
@@ -455,15 +470,18 @@ impl Device {
             faults: self.profile.faults.client_faults(),
         };
         let transport = Transport::new(self.profile.transport.to_config())?;
-        let mut session = Session::new(cfg);
+        let mut session = Session::new(cfg).with_clock(self.clock.clone());
         let mut hooks = UiHooks::new(self.state.ui.clone());
-        let result = driver::run(
+        let mut exchanges = Vec::new();
+        let result = driver::run_recording(
             &mut self.tree,
             &mut session,
             &transport,
             encoding,
             &mut hooks,
+            tester,
             self.profile.transport.max_messages,
+            &mut exchanges,
         )
         .await;
         // Keep nonces and UI answers whatever the outcome: a nonce the engine allows to be
@@ -476,13 +494,17 @@ impl Device {
         }
         self.state.ui = hooks.policy().clone();
         self.save_state()?;
-        let run = result?;
+        let (end, dropped) = match result {
+            Ok((end, dropped)) => (Ok(end), dropped),
+            Err(e) => (Err(e), None),
+        };
         Ok(SessionReport {
             server_id: acc.server_id,
             url: acc.url,
             session_id,
-            end: run.end,
-            exchanges: run.exchanges,
+            end,
+            exchanges,
+            dropped,
             deviations: session.deviations().to_vec(),
             ui_events: hooks.take_events(),
         })
@@ -499,26 +521,31 @@ fn random_seed() -> u64 {
 }
 
 impl crate::profile::FaultsSection {
-    /// The session-engine switches.
+    /// The session-engine switches (the engine applies `ignore_acl` and
+    /// `commit_failed_atomic` to the tree when the session starts).
     pub fn client_faults(&self) -> ClientFaults {
         ClientFaults {
             skip_server_auth: self.skip_server_auth,
             wrong_msg_ref: self.wrong_msg_ref,
             no_results: self.no_results,
             no_devinfo: self.no_devinfo,
+            ignore_acl: self.ignore_acl,
+            commit_failed_atomic: self.commit_failed_atomic,
+            no_final: self.no_final,
+            stale_nonce: self.stale_nonce,
+            no_hmac: self.no_hmac,
         }
     }
 
-    /// The tree switches.
+    /// The tree switches that are not session switches, applied when the device opens.
     pub fn tree_faults(&self) -> Faults {
         Faults {
-            ignore_acl: self.ignore_acl,
-            no_atomic_rollback: self.no_atomic_rollback,
             add_overwrites: self.add_overwrites,
             delete_permanent: self.delete_permanent,
             frozen_versions: self.frozen_versions,
             ignore_size_mismatch: self.ignore_size_mismatch,
             fail_rollback: self.fail_rollback,
+            ..Faults::default()
         }
     }
 }

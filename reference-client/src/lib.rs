@@ -12,7 +12,8 @@
 //!   verification, nonce-resync fallback and repeat suppression;
 //! - [`session`]: the sans-IO session engine (packages 1 and 3, statuses and results,
 //!   authentication, multi-message packages, session end and abort), driven by messages in and
-//!   messages out, no I/O and no clock;
+//!   messages out, no I/O, time from an injected clock;
+//! - [`tester`]: hooks a test passes to the driver to make the device misbehave on purpose;
 //! - [`ui`]: the policy that answers UI alerts 1100–1104;
 //! - [`transport`]: HTTP/1.1 over TCP and TLS (rustls with the ring provider), timeouts and
 //!   retries while no connection exists.
@@ -27,6 +28,7 @@ pub mod listener;
 pub mod profile;
 pub mod runner;
 pub mod session;
+pub mod tester;
 pub mod trace;
 pub mod transport;
 pub mod ui;

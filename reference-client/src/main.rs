@@ -155,8 +155,6 @@ enum Failure {
 impl From<DeviceError> for Failure {
     fn from(e: DeviceError) -> Self {
         match e {
-            DeviceError::Driver(DriverError::Transport(t)) => Failure::Unreachable(t.to_string()),
-            DeviceError::Driver(d) => Failure::NotCompleted(d.to_string()),
             DeviceError::Transport(t) => Failure::Usage(t.to_string()),
             other => Failure::Usage(other.to_string()),
         }
@@ -331,7 +329,12 @@ fn summarize(r: &SessionReport) -> Result<(), Failure> {
         r.url,
         r.exchanges.len()
     );
-    match &r.end {
+    let end = match &r.end {
+        Ok(end) => end,
+        Err(DriverError::Transport(t)) => return Err(Failure::Unreachable(format!("{head}: {t}"))),
+        Err(e) => return Err(Failure::NotCompleted(format!("{head}: {e}"))),
+    };
+    match end {
         EndReason::Completed => {
             println!("{head}: completed");
             Ok(())

@@ -364,13 +364,22 @@ pub struct FaultsSection {
     /// No DevInfo in package 1 (facts §2.1).
     #[serde(default)]
     pub no_devinfo: bool,
+    /// No client message carries `Final` (facts §2.4).
+    #[serde(default)]
+    pub no_final: bool,
+    /// The nonce of a `Chal` is ignored; credentials keep using the old one (facts §6.2).
+    #[serde(default)]
+    pub stale_nonce: bool,
+    /// No `x-syncml-hmac` header although the account uses HMAC (facts §6.3).
+    #[serde(default)]
+    pub no_hmac: bool,
     /// Grant every ACL check (facts §4.4).
     #[serde(default)]
     pub ignore_acl: bool,
     /// A failed `Atomic` keeps its successful children's changes while still reporting
-    /// 216/507 (facts §2.6).
+    /// 507 (facts §2.6).
     #[serde(default)]
-    pub no_atomic_rollback: bool,
+    pub commit_failed_atomic: bool,
     /// Add on an existing leaf overwrites it with 200 instead of 418 (facts §4.5).
     #[serde(default)]
     pub add_overwrites: bool,

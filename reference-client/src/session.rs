@@ -6,16 +6,30 @@
 //! 1225 broken large object, 1226 asynchronous Exec completions), `Final` only when the
 //! server closed its package (facts §2.4). It authenticates to the server (basic, md5; the
 //! 401/407 retry restarts package 1 with the same SessionID, facts §6.2) and verifies the
-//! server's credentials when the account asks for them. No I/O and no clock: the driver
-//! encodes, sends, and feeds the answer back, so sessions are replayable.
+//! server's credentials when the account asks for them. With `syncml:auth-MAC` both ways
+//! are per message: [`Session::outgoing_headers`] gives the `x-syncml-hmac` header of each
+//! encoded message and [`Session::handle_received`] checks the server's (facts §6.3).
+//! Replies larger than the server's `MaxMsgSize` are cut into several messages, and Results
+//! items too large for one message go as large-object chunks (facts §2.4, §8; see
+//! `outbox`). No I/O: the driver encodes, sends, and feeds the answer back; time comes from
+//! an injected [`Clock`], so sessions are replayable.
 
-use dm_protocol::auth::{self, AuthType, NonceGenerator};
+mod outbox;
+
+use std::sync::Arc;
+
+use dm_protocol::auth::{self, AuthType, HmacHeader, NonceGenerator};
+use dm_protocol::codec::Encoding;
 use dm_protocol::codes::{AlertCode, StatusCode};
 use dm_protocol::model::{
     Alert, Chal, Command, Cred, Data, Item, Locator, Meta, Results, Status, SyncBody, SyncHdr,
     SyncMl,
 };
-use dm_tree::{CommandHooks, CommandOutcome, Principal, Processor, Tree};
+use dm_tree::{
+    Clock, CommandHooks, CommandOutcome, Faults, Principal, Processor, SystemClock, Tree,
+};
+
+use outbox::Outbox;
 
 /// How the session was started (facts §2.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,13 +43,14 @@ pub enum Initiation {
 /// Credentials of one direction, with the nonce to use next (facts §6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
-    /// `syncml:auth-basic` or `syncml:auth-md5`.
+    /// `syncml:auth-basic`, `syncml:auth-md5` or `syncml:auth-MAC` (per-message HMAC in the
+    /// `x-syncml-hmac` HTTP header instead of a `Cred`, facts §6.3).
     pub auth_type: AuthType,
     /// User name (`AAuthName`; also `Source/LocName` for md5).
     pub name: String,
     /// Secret (`AAuthSecret`).
     pub secret: String,
-    /// The nonce for the next md5 digest (`AAuthData`), raw bytes.
+    /// The nonce for the next md5 digest or HMAC (`AAuthData`), raw bytes.
     pub nonce: Vec<u8>,
 }
 
@@ -66,7 +81,45 @@ impl Credentials {
             _ => false,
         }
     }
+
+    /// The `x-syncml-hmac` value for `body` with the current nonce (facts §6.3).
+    fn hmac_header(&self, body: &[u8]) -> HmacHeader {
+        HmacHeader::new(
+            self.name.clone(),
+            auth::hmac_mac(&self.name, &self.secret, &self.nonce, body),
+        )
+    }
+
+    /// Check a received `x-syncml-hmac` value over `body` (facts §6.3): 407 when there is
+    /// none, 401 when it does not parse or does not match, 200 when it does (facts §6.2:
+    /// per-message authentication answers 200, not 212).
+    fn verify_hmac(&self, header: Option<&str>, body: &[u8]) -> StatusCode {
+        let Some(value) = header else {
+            return StatusCode::MissingCredentials;
+        };
+        match HmacHeader::parse(value) {
+            Ok(h) if auth::verify_hmac(&h, &self.name, &self.secret, &self.nonce, body) => {
+                StatusCode::Ok
+            }
+            _ => StatusCode::InvalidCredentials,
+        }
+    }
 }
+
+/// A server message as received: the exact bytes and the `x-syncml-hmac` header (both needed
+/// to check a per-message HMAC, facts §6.3) with the decoded message.
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    /// The HTTP body, exactly as received.
+    pub bytes: &'a [u8],
+    /// The `x-syncml-hmac` header value, if the response had one.
+    pub hmac_header: Option<&'a str>,
+    /// The decoded message.
+    pub msg: &'a SyncMl,
+}
+
+/// The name of the HMAC transport header (facts §6.3).
+pub const HMAC_HEADER: &str = "x-syncml-hmac";
 
 /// Deliberate client misbehaviours, to prove the suite catches them. All off by default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,6 +132,32 @@ pub struct ClientFaults {
     pub no_results: bool,
     /// Leave DevInfo out of package 1.
     pub no_devinfo: bool,
+    /// Grant every ACL check in the tree (dm-tree `Faults::ignore_acl`): server commands the
+    /// ACL forbids succeed instead of 425 (facts §4.4).
+    pub ignore_acl: bool,
+    /// A failed `Atomic` keeps its successful children's changes (dm-tree
+    /// `Faults::no_atomic_rollback`), while still answering 507/216 (facts §2.6).
+    pub commit_failed_atomic: bool,
+    /// Never put `Final` in a client message (facts §2.4: the last message of a package
+    /// carries it).
+    pub no_final: bool,
+    /// Keep using the old nonce after a `Chal` brought a new one (facts §6.2: the newest
+    /// nonce builds the next credentials).
+    pub stale_nonce: bool,
+    /// Send no `x-syncml-hmac` header although the account uses `syncml:auth-MAC`
+    /// (facts §6.3: every message of the session carries it).
+    pub no_hmac: bool,
+}
+
+impl ClientFaults {
+    /// The dm-tree switches these faults map to, on top of `base`.
+    fn tree_faults(&self, base: &Faults) -> Faults {
+        Faults {
+            ignore_acl: base.ignore_acl || self.ignore_acl,
+            no_atomic_rollback: base.no_atomic_rollback || self.commit_failed_atomic,
+            ..base.clone()
+        }
+    }
 }
 
 /// What a session needs to know.
@@ -173,6 +252,14 @@ pub struct Session {
     /// The nonce we issued to the server for its next credentials.
     issued_server_nonce: Option<Vec<u8>>,
     deviations: Vec<Deviation>,
+    clock: Arc<dyn Clock>,
+    encoding: Encoding,
+    /// Our package still to send (facts §2.4).
+    outbox: Outbox,
+    /// Whether our package ends with `Final` once the outbox is empty.
+    package_final: bool,
+    /// CmdID (and MsgID) of a non-last chunk we sent, whose 213 we wait for (facts §8).
+    awaiting_chunk: Option<(String, String)>,
     /// Server MaxMsgSize, if announced.
     pub server_max_msg_size: Option<u64>,
     /// Server MaxObjSize, if announced.
@@ -217,8 +304,54 @@ impl Session {
             nonces,
             issued_server_nonce: None,
             deviations: Vec::new(),
+            clock: Arc::new(SystemClock),
+            encoding: Encoding::Xml,
+            outbox: Outbox::default(),
+            package_final: true,
+            awaiting_chunk: None,
             server_max_msg_size: None,
             server_max_obj_size: None,
+        }
+    }
+
+    /// Use `clock` for everything time-related (the driver's Exchange timestamps); the
+    /// default is the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The session's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The encoding messages will be sent in, so the engine can measure them against the
+    /// server's `MaxMsgSize` (facts §1.5); the default is XML. The driver sets it.
+    pub fn set_encoding(&mut self, encoding: Encoding) {
+        self.encoding = encoding;
+    }
+
+    /// [`Session::set_encoding`] as a builder.
+    pub fn with_encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// The encoding messages are measured in.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// HTTP headers to send with the encoded message `encoded`: `x-syncml-hmac` over its
+    /// exact bytes when the client authenticates with `syncml:auth-MAC` (facts §6.3), else
+    /// none.
+    pub fn outgoing_headers(&self, encoded: &[u8]) -> Vec<(String, String)> {
+        match &self.cfg.client_auth {
+            Some(c) if c.auth_type == AuthType::Mac && !self.cfg.faults.no_hmac => {
+                vec![(HMAC_HEADER.to_owned(), c.hmac_header(encoded).to_string())]
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -254,7 +387,17 @@ impl Session {
         self.next_msg_id += 1;
         self.last_sent_msg_id.clone_from(&msg_id);
         let dev_id = tree.value_str("./DevInfo/DevId").unwrap_or_default();
-        let cred = self.cfg.client_auth.as_ref().filter(|_| with_cred);
+        // facts §6.1/§6.3: HMAC is never in Cred, but its user name is always in LocName.
+        let mac = self
+            .cfg
+            .client_auth
+            .as_ref()
+            .filter(|c| c.auth_type == AuthType::Mac);
+        let cred = self
+            .cfg
+            .client_auth
+            .as_ref()
+            .filter(|c| with_cred && c.auth_type != AuthType::Mac);
         let meta = Meta {
             max_msg_size: self.cfg.max_msg_size,
             max_obj_size: self.cfg.max_obj_size,
@@ -268,7 +411,7 @@ impl Session {
             target: Locator::uri(self.cfg.server_uri.clone()),
             source: Locator {
                 loc_uri: dev_id,
-                loc_name: cred.map(|c| c.name.clone()),
+                loc_name: cred.or(mac).map(|c| c.name.clone()),
             },
             cred: cred.map(Credentials::cred),
             meta: (!meta.is_empty()).then_some(meta),
@@ -281,6 +424,8 @@ impl Session {
     pub fn start(&mut self, tree: &mut Tree) -> SyncMl {
         let retried = matches!(self.phase, Phase::Package1 { .. });
         self.phase = Phase::Package1 { retried };
+        let faults = self.cfg.faults.tree_faults(tree.faults());
+        tree.set_faults(faults);
         let hdr = self.header(tree, self.cfg.client_auth.is_some());
         let mut ids = CmdIds::default();
         let code = match self.cfg.initiation {
@@ -316,7 +461,7 @@ impl Session {
             hdr,
             body: SyncBody {
                 commands,
-                final_: true,
+                final_: !self.cfg.faults.no_final,
             },
         }
     }
@@ -328,8 +473,27 @@ impl Session {
         });
     }
 
-    /// Process one server message and say what to send (facts §2.1–§2.4, §6.2).
+    /// Process one server message and say what to send (facts §2.1–§2.4, §6.2). Without
+    /// the received bytes and headers: a server that must authenticate with HMAC is answered
+    /// 407 (use [`Session::handle_received`]).
     pub fn handle(&mut self, tree: &mut Tree, msg: &SyncMl, hooks: &mut dyn CommandHooks) -> Step {
+        let rx = Received {
+            bytes: &[],
+            hmac_header: None,
+            msg,
+        };
+        self.handle_received(tree, &rx, hooks)
+    }
+
+    /// Process one server message with its exact bytes and `x-syncml-hmac` header (facts
+    /// §6.3), and say what to send (facts §2.1–§2.4, §6.2, §8).
+    pub fn handle_received(
+        &mut self,
+        tree: &mut Tree,
+        rx: &Received<'_>,
+        hooks: &mut dyn CommandHooks,
+    ) -> Step {
+        let msg = rx.msg;
         let their_id = msg.hdr.msg_id.clone();
         if self.phase == Phase::Done {
             self.deviation(&their_id, "message after the session ended");
@@ -405,8 +569,30 @@ impl Session {
             return Step::Finished(EndReason::AbortedByServer);
         }
 
-        // 3. The server's credentials (facts §6.2).
-        let (hdr_code, hdr_chal) = self.check_server(msg);
+        // We are in the middle of sending our own package (facts §2.4).
+        let continuing = !self.outbox.is_empty();
+
+        // 3. A chunk we sent waits for its 213 before the next one (facts §8).
+        if let Some((cmd_id, msg_id)) = self.awaiting_chunk.take() {
+            let code = msg.body.commands.iter().find_map(|c| match c {
+                Command::Status(s) if s.cmd_ref == cmd_id && s.msg_ref == msg_id => Some(s.code),
+                _ => None,
+            });
+            if code != Some(StatusCode::ChunkedItemAccepted) {
+                let got = code.map_or("no Status".to_owned(), |c| c.as_u16().to_string());
+                self.outbox.abandon_chunk();
+                self.deviation(
+                    &their_id,
+                    format!(
+                        "{got} for our large-object chunk (CmdID {cmd_id} of message {msg_id}) \
+                         instead of 213; the rest of the object is not sent (facts §8)"
+                    ),
+                );
+            }
+        }
+
+        // 4. The server's credentials (facts §6.2, §6.3).
+        let (hdr_code, hdr_chal) = self.check_server(rx);
         let server_ok = hdr_code.is_success();
         if self.cfg.server_auth.is_none() || self.server_authenticated {
             if let Some(n) = self.pending_client_nonce.take() {
@@ -414,13 +600,13 @@ impl Session {
             }
         }
 
-        // 4. Commands.
+        // 5. Commands.
         let management = msg
             .body
             .commands
             .iter()
             .any(|c| !matches!(c, Command::Status(_) | Command::Results(_)));
-        if msg.body.final_ && !management {
+        if msg.body.final_ && !management && !continuing {
             // facts §2.2: no management command and no challenge to us → nothing is sent
             // and the session ends. facts §6.2: an unauthenticated server that sent no
             // commands does not get a Status-only challenge either.
@@ -442,7 +628,7 @@ impl Session {
         hdr_st.target_refs = vec![msg.hdr.target.loc_uri.clone()];
         hdr_st.source_refs = vec![msg.hdr.source.loc_uri.clone()];
         hdr_st.chal = hdr_chal;
-        let mut out: Vec<Command> = vec![Command::Status(hdr_st)];
+        let mut out: Vec<Command> = Vec::new();
         let who = Principal::server(self.cfg.server_id.clone());
         for cmd in &msg.body.commands {
             match cmd {
@@ -497,7 +683,7 @@ impl Session {
         }
         // facts §2.4: a non-final server message is answered without Final, asking for the
         // next message with 1222 when we have nothing but statuses to send.
-        if !msg.body.final_ {
+        if !msg.body.final_ && !continuing {
             let only_status = out.iter().all(|c| matches!(c, Command::Status(_)));
             if only_status {
                 out.push(Command::Alert(Alert {
@@ -507,13 +693,44 @@ impl Session {
                 }));
             }
         }
-        Step::Send(Box::new(SyncMl {
+        if !continuing {
+            self.package_final = msg.body.final_;
+        }
+        self.outbox.push_front_all(out);
+        Step::Send(Box::new(self.next_message(hdr, hdr_st)))
+    }
+
+    /// The next message of our package: the SyncHdr Status and as much of the outbox as fits
+    /// the server's `MaxMsgSize` (facts §2.4); `Final` only on the package's last message.
+    fn next_message(&mut self, hdr: SyncHdr, hdr_st: Status) -> SyncMl {
+        let filled = self.outbox.fill(
+            &hdr,
+            &Command::Status(hdr_st.clone()),
+            self.server_max_msg_size,
+            self.encoding,
+        );
+        if let Some(name) = &filled.oversized {
+            let msg_id = hdr.msg_id.clone();
+            self.deviation(
+                &msg_id,
+                format!(
+                    "our {name} does not fit the server's MaxMsgSize {:?} even alone; sent \
+                     whole since a command cannot be split (facts §2.4)",
+                    self.server_max_msg_size
+                ),
+            );
+        }
+        self.awaiting_chunk = filled
+            .awaiting_chunk_status
+            .map(|id| (id, hdr.msg_id.clone()));
+        let mut commands = Vec::with_capacity(filled.commands.len() + 1);
+        commands.push(Command::Status(hdr_st));
+        commands.extend(filled.commands);
+        let final_ = self.outbox.is_empty() && self.package_final && !self.cfg.faults.no_final;
+        SyncMl {
             hdr,
-            body: SyncBody {
-                commands: out,
-                final_: msg.body.final_,
-            },
-        }))
+            body: SyncBody { commands, final_ },
+        }
     }
 
     /// A Chal on our SyncHdr status: its nonce is what we use next (facts §6.2: the newest
@@ -525,13 +742,15 @@ impl Session {
         };
         if let Some(t) = chal.meta.type_.as_deref() {
             let ty: AuthType = t.parse().unwrap_or(AuthType::Other(t.to_owned()));
-            if ty == AuthType::Basic || ty == AuthType::Md5 {
+            if matches!(ty, AuthType::Basic | AuthType::Md5 | AuthType::Mac) {
                 c.auth_type = ty;
             }
         }
         if let Some(n) = chal.meta.next_nonce.as_deref() {
             if let Ok(raw) = auth::b64_decode(n) {
-                c.nonce.clone_from(&raw);
+                if !self.cfg.faults.stale_nonce {
+                    c.nonce.clone_from(&raw);
+                }
                 self.pending_client_nonce = Some(raw);
             }
         }
@@ -555,23 +774,34 @@ impl Session {
         // `start` resets the retry marker; keep it.
         self.phase = Phase::Package1 { retried: true };
         if m.hdr.cred.is_none() {
-            m.hdr.cred = self.cfg.client_auth.as_ref().map(Credentials::cred);
+            m.hdr.cred = self
+                .cfg
+                .client_auth
+                .as_ref()
+                .filter(|c| c.auth_type != AuthType::Mac)
+                .map(Credentials::cred);
         }
         Step::Send(Box::new(m))
     }
 
     /// Verify the server's credentials; the SyncHdr status code to answer and the Chal.
-    fn check_server(&mut self, msg: &SyncMl) -> (StatusCode, Option<Chal>) {
+    fn check_server(&mut self, rx: &Received<'_>) -> (StatusCode, Option<Chal>) {
         let Some(required) = self.cfg.server_auth.clone() else {
             return (StatusCode::Ok, None);
         };
-        if self.cfg.faults.skip_server_auth || self.server_authenticated {
+        let mac = required.auth_type == AuthType::Mac;
+        // facts §6.3: HMAC authenticates one message; every message is checked.
+        if self.cfg.faults.skip_server_auth || (self.server_authenticated && !mac) {
             return (StatusCode::Ok, None);
         }
-        let verdict = match &msg.hdr.cred {
-            None => StatusCode::MissingCredentials,
-            Some(c) if required.verify(c) => StatusCode::AuthenticationAccepted,
-            Some(_) => StatusCode::InvalidCredentials,
+        let verdict = if mac {
+            required.verify_hmac(rx.hmac_header, rx.bytes)
+        } else {
+            match &rx.msg.hdr.cred {
+                None => StatusCode::MissingCredentials,
+                Some(c) if required.verify(c) => StatusCode::AuthenticationAccepted,
+                Some(_) => StatusCode::InvalidCredentials,
+            }
         };
         // A fresh nonce for the server's next credentials (facts §6.2: new, unpredictable).
         let nonce = self.nonces.next_nonce().to_vec();
@@ -579,11 +809,13 @@ impl Session {
         if let Some(a) = self.cfg.server_auth.as_mut() {
             a.nonce.clone_from(&nonce);
         }
-        let chal = (required.auth_type == AuthType::Md5 || !verdict.is_success()).then(|| Chal {
+        // facts §6.2: md5 and MAC carry a NextNonce; MAC gets one with every message.
+        let nonced = required.auth_type == AuthType::Md5 || mac;
+        let chal = (nonced || !verdict.is_success()).then(|| Chal {
             meta: Meta {
                 type_: Some(required.auth_type.as_str().to_owned()),
                 format: Some("b64".into()),
-                next_nonce: (required.auth_type == AuthType::Md5).then(|| auth::b64(&nonce)),
+                next_nonce: nonced.then(|| auth::b64(&nonce)),
                 ..Meta::default()
             },
         });
@@ -612,9 +844,22 @@ impl Session {
                 ..Alert::default()
             }));
         }
+        // facts §8: the peer must not send an object bigger than the MaxObjSize it was told;
+        // facts §3.2 lists 413 for Get, so the Get is answered 413 without Results.
+        let too_big = o.cmd == "Get"
+            && self.server_max_obj_size.is_some_and(|max| {
+                o.results
+                    .iter()
+                    .any(|i| i.data.as_ref().is_some_and(|d| data_size(d) > max))
+            });
         if !no_resp {
             if o.items.len() <= 1 {
-                let mut st = status_for(ids, msg_ref, &o.cmd_id, o.cmd, o.code);
+                let code = if too_big {
+                    StatusCode::RequestEntityTooLarge
+                } else {
+                    o.code
+                };
+                let mut st = status_for(ids, msg_ref, &o.cmd_id, o.cmd, code);
                 if let Some(it) = o.items.first() {
                     st.target_refs.extend(it.target.clone());
                     st.source_refs.extend(it.source.clone());
@@ -634,7 +879,7 @@ impl Session {
                 }
             }
         }
-        if o.cmd == "Get" && !o.results.is_empty() && !self.cfg.faults.no_results {
+        if o.cmd == "Get" && !o.results.is_empty() && !self.cfg.faults.no_results && !too_big {
             // facts §1.4: Results after the Status of the Get, CmdRef = the Get's CmdID.
             out.push(Command::Results(Results {
                 cmd_id: ids.next(),
@@ -647,6 +892,15 @@ impl Session {
         for child in &o.children {
             self.emit_outcome(ids, msg_ref, child, false, out);
         }
+    }
+}
+
+/// The size of an item's data as carried in `Data` (b64 text counts encoded, facts §8).
+fn data_size(d: &Data) -> u64 {
+    match d {
+        Data::Text(t) => t.len() as u64,
+        Data::Binary(b) => b.len() as u64,
+        Data::Markup(_) => 0,
     }
 }
 

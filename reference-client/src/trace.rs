@@ -23,6 +23,10 @@ pub struct TraceLine {
     pub seq: usize,
     /// `sent` (client → server) or `received`.
     pub direction: &'static str,
+    /// When, Unix seconds from the device's clock.
+    pub time: u64,
+    /// The HTTP headers that matter (`content-type`, `x-syncml-hmac`), lower-case names.
+    pub headers: Vec<(String, String)>,
     /// `xml` or `wbxml`.
     pub encoding: Encoding,
     /// The exact bytes, base64.
@@ -36,6 +40,10 @@ pub struct TraceLine {
     pub violations: Vec<String>,
     /// Protocol deviations the client noticed in this (received) message.
     pub deviations: Vec<String>,
+    /// On the session's last line only: how the session ended (`completed`, or the reason it
+    /// did not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
 }
 
 /// Why a trace could not be written.
@@ -50,12 +58,31 @@ pub struct TraceError {
 
 /// The trace lines of one session.
 pub fn lines(report: &SessionReport) -> Vec<TraceLine> {
-    report
+    let mut out: Vec<TraceLine> = report
         .exchanges
         .iter()
         .enumerate()
         .map(|(i, e)| line(report, i + 1, e))
-        .collect()
+        .collect();
+    if let Some(last) = out.last_mut() {
+        last.end = Some(match &report.end {
+            Ok(e) => end_name(e),
+            Err(e) => format!("failed: {e}"),
+        });
+    }
+    out
+}
+
+/// A short name for how a session ended.
+pub fn end_name(end: &crate::session::EndReason) -> String {
+    use crate::session::EndReason;
+    match end {
+        EndReason::Completed => "completed".into(),
+        EndReason::AbortedByServer => "aborted by the server (1223)".into(),
+        EndReason::AuthFailed(c) => format!("our credentials were refused ({})", c.as_u16()),
+        EndReason::ServerNotAuthenticated => "the server did not authenticate".into(),
+        EndReason::Protocol(why) => format!("protocol error: {why}"),
+    }
 }
 
 fn line(report: &SessionReport, seq: usize, e: &Exchange) -> TraceLine {
@@ -78,12 +105,15 @@ fn line(report: &SessionReport, seq: usize, e: &Exchange) -> TraceLine {
         server_id: report.server_id.clone(),
         seq,
         direction: if received { "received" } else { "sent" },
+        time: e.time,
+        headers: e.headers.clone(),
         encoding: e.encoding,
         bytes_b64: dm_protocol::auth::b64(&e.bytes),
         xml,
         decode_error,
         violations: e.violations.iter().map(ToString::to_string).collect(),
         deviations,
+        end: None,
     }
 }
 
