@@ -42,6 +42,72 @@ pub struct Exchange {
     /// The HTTP headers that matter for DM, names in lower case: `content-type` and
     /// `x-syncml-hmac` (sent: as sent, after tester hooks; received: as received).
     pub headers: Vec<(String, String)>,
+    /// What the client tolerated in a received message although a strict peer would not
+    /// send it (see [`leniencies`]); empty for sent messages.
+    pub leniencies: Vec<String>,
+}
+
+/// The leniencies of a received answer (docs/reference-client.md "Leniencies"): a
+/// Content-Type that is missing or not the DM type of the body's encoding (facts §1.1), an
+/// answer in another encoding than the request, a DOCTYPE declaration, pretty-printing
+/// whitespace between elements. Each is accepted and recorded, never fatal.
+pub fn leniencies(content_type: Option<&str>, body: &[u8], sent: Encoding) -> Vec<String> {
+    let mut out = Vec::new();
+    let body_enc = Encoding::detect(body);
+    match content_type {
+        None => out.push(format!(
+            "no Content-Type; {} detected from the bytes (facts §1.1: {})",
+            name(body_enc),
+            body_enc.content_type()
+        )),
+        Some(ct) => match Encoding::from_content_type(ct) {
+            Some((e, true)) if e == body_enc => {}
+            Some((e, false)) if e == body_enc => {
+                out.push(format!(
+                    "Content-Type {ct:?} is not the DM type {} (facts §1.1); accepted",
+                    e.content_type()
+                ));
+            }
+            Some((e, _)) => out.push(format!(
+                "Content-Type {ct:?} names {} but the body is {} (facts §1.1); decoded as {}",
+                name(e),
+                name(body_enc),
+                name(body_enc)
+            )),
+            None => out.push(format!(
+                "Content-Type {ct:?} is not a DM type (facts §1.1: {}); decoded from the bytes",
+                body_enc.content_type()
+            )),
+        },
+    }
+    if body_enc != sent {
+        out.push(format!(
+            "answered in {} to a {} request; accepted",
+            name(body_enc),
+            name(sent)
+        ));
+    }
+    if body_enc == Encoding::Xml {
+        let text = String::from_utf8_lossy(body);
+        if text.contains("<!DOCTYPE") {
+            out.push("DOCTYPE declaration in the message; ignored".into());
+        }
+        let between = text.split('>').skip(1).any(|rest| {
+            let gap = rest.split('<').next().unwrap_or("");
+            !gap.is_empty() && gap.trim().is_empty() && rest.contains('<')
+        });
+        if between {
+            out.push("pretty-printed XML (whitespace between elements); ignored".into());
+        }
+    }
+    out
+}
+
+fn name(e: Encoding) -> &'static str {
+    match e {
+        Encoding::Xml => "XML",
+        Encoding::Wbxml => "WBXML",
+    }
 }
 
 /// Why a session could not run to its end.
@@ -151,6 +217,10 @@ pub async fn run_recording(
     let mut next = session.start(tree);
     for _ in 0..max_messages {
         let msg_id = next.hdr.msg_id.clone();
+        let aborting = tester.abort_instead(&next);
+        if aborting {
+            next = session.abort(next);
+        }
         let response = match send(session, transport, encoding, tester, next, exchanges).await? {
             Sent::Answered(r) => r,
             Sent::Dropped(action) => {
@@ -175,7 +245,12 @@ pub async fn run_recording(
                 .unwrap_or_default(),
             time: session.clock().now_unix(),
             headers: received_headers(&response),
+            leniencies: leniencies(response.header("content-type"), &response.body, encoding),
         });
+        if aborting {
+            // facts §2.3: any answer to an abort is ignored (but kept in the transcript).
+            return Ok((EndReason::AbortedByClient, None));
+        }
         if !response.is_success() {
             return Err(DriverError::HttpStatus {
                 status: response.status,
@@ -240,6 +315,7 @@ async fn send(
         violations: Vec::new(),
         time: session.clock().now_unix(),
         headers,
+        leniencies: Vec::new(),
     });
     let response = transport
         .post_encoded(session.target_uri(), encoding, bytes, &extra)
@@ -261,4 +337,36 @@ fn received_headers(response: &Response) -> Vec<(String, String)> {
         })
         .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    const XML: &[u8] = b"<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr/></SyncML>";
+
+    #[rstest]
+    #[case::exact(Some("application/vnd.syncml.dm+xml"), XML, Encoding::Xml, &[])]
+    #[case::charset(Some("application/vnd.syncml.dm+xml; charset=UTF-8"), XML, Encoding::Xml, &[])]
+    #[case::ds_type(Some("application/vnd.syncml+xml"), XML, Encoding::Xml, &["not the DM type"])]
+    #[case::missing(None, XML, Encoding::Xml, &["no Content-Type"])]
+    #[case::unknown(Some("text/plain"), XML, Encoding::Xml, &["not a DM type"])]
+    #[case::mismatch(Some("application/vnd.syncml.dm+wbxml"), XML, Encoding::Xml, &["names WBXML but the body is XML"])]
+    #[case::other_encoding(Some("application/vnd.syncml.dm+xml"), XML, Encoding::Wbxml, &["answered in XML to a WBXML request"])]
+    #[case::doctype(Some("application/vnd.syncml.dm+xml"), b"<!DOCTYPE SyncML><SyncML/>", Encoding::Xml, &["DOCTYPE"])]
+    #[case::pretty(Some("application/vnd.syncml.dm+xml"), b"<SyncML>\n  <SyncHdr/>\n</SyncML>", Encoding::Xml, &["pretty-printed"])]
+    #[case::text_is_not_pretty(Some("application/vnd.syncml.dm+xml"), b"<a><b> x </b></a>", Encoding::Xml, &[])]
+    fn leniency_rules(
+        #[case] ct: Option<&str>,
+        #[case] body: &[u8],
+        #[case] sent: Encoding,
+        #[case] want: &[&str],
+    ) {
+        let got = leniencies(ct, body, sent);
+        assert_eq!(got.len(), want.len(), "{got:?}");
+        for (g, w) in got.iter().zip(want) {
+            assert!(g.contains(w), "{g:?} should contain {w:?}");
+        }
+    }
 }

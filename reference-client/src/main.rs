@@ -339,6 +339,9 @@ fn summarize(r: &SessionReport) -> Result<(), Failure> {
             println!("{head}: completed");
             Ok(())
         }
+        EndReason::AbortedByClient => Err(Failure::NotCompleted(format!(
+            "{head}: the device aborted the session (Alert 1223)"
+        ))),
         EndReason::AbortedByServer => Err(Failure::NotCompleted(format!(
             "{head}: the server aborted the session (Alert 1223)"
         ))),

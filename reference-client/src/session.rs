@@ -194,6 +194,8 @@ pub enum EndReason {
     Completed,
     /// The server sent Alert 1223 (facts §2.3); the client does not answer.
     AbortedByServer,
+    /// We sent Alert 1223 (facts §2.3), see [`Session::abort`].
+    AbortedByClient,
     /// The server refused our credentials (code 401 or 407 after a retry, or without Chal).
     AuthFailed(StatusCode),
     /// The server failed to authenticate and sent nothing to challenge (facts §6.2).
@@ -698,6 +700,42 @@ impl Session {
         }
         self.outbox.push_front_all(out);
         Step::Send(Box::new(self.next_message(hdr, hdr_st)))
+    }
+
+    /// Turn `pending` (the message about to be sent) into an abort (facts §2.3): its header
+    /// and its Status/Results for commands already executed are kept, every other command is
+    /// dropped, Alert 1223 and `Final` are added, and the session is over — the server's
+    /// answer, if any, is not processed. What was still queued is not sent.
+    pub fn abort(&mut self, pending: SyncMl) -> SyncMl {
+        let mut commands: Vec<Command> = pending
+            .body
+            .commands
+            .into_iter()
+            .filter(|c| matches!(c, Command::Status(_) | Command::Results(_)))
+            .collect();
+        let mut ids = CmdIds::default();
+        for c in &mut commands {
+            match c {
+                Command::Status(st) => st.cmd_id = ids.next(),
+                Command::Results(r) => r.cmd_id = ids.next(),
+                _ => {}
+            }
+        }
+        commands.push(Command::Alert(Alert {
+            cmd_id: ids.next(),
+            code: Some(AlertCode::SessionAbort),
+            ..Alert::default()
+        }));
+        self.outbox = Outbox::default();
+        self.awaiting_chunk = None;
+        self.phase = Phase::Done;
+        SyncMl {
+            hdr: pending.hdr,
+            body: SyncBody {
+                commands,
+                final_: true,
+            },
+        }
     }
 
     /// The next message of our package: the SyncHdr Status and as much of the outbox as fits

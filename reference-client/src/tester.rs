@@ -35,11 +35,20 @@ pub struct Dropped {
 }
 
 /// Hooks a test passes to the driver to make the device misbehave on purpose. Methods are
-/// called in this order for each client message: [`TesterHooks::before_encode`],
+/// called in this order for each client message: [`TesterHooks::abort_instead`],
+/// [`TesterHooks::before_encode`],
 /// [`TesterHooks::replace_bytes`], [`TesterHooks::edit_headers`],
 /// [`TesterHooks::send_action`], [`TesterHooks::delay_before_send`]; then
 /// [`TesterHooks::on_received`] for the answer.
 pub trait TesterHooks: Send {
+    /// Abort the session instead of sending this message: the engine turns it into an
+    /// Alert 1223 message (see [`crate::session::Session::abort`]), which goes through the
+    /// other hooks like any message; the session then ends with
+    /// [`crate::session::EndReason::AbortedByClient`].
+    fn abort_instead(&mut self, _msg: &SyncMl) -> bool {
+        false
+    }
+
     /// Change the message before it is encoded (the engine's state is not affected).
     fn before_encode(&mut self, _msg: &mut SyncMl) {}
 

@@ -36,7 +36,8 @@ pub struct TraceLine {
     pub xml: Option<String>,
     /// Why the bytes could not be decoded, if they could not.
     pub decode_error: Option<String>,
-    /// Representation violations found in the message (facts §12.6 and the codec's rules).
+    /// Representation violations found in the message (the codec's rules), then what the
+    /// client tolerated (`leniency: …`, see [`crate::driver::leniencies`]).
     pub violations: Vec<String>,
     /// Protocol deviations the client noticed in this (received) message.
     pub deviations: Vec<String>,
@@ -79,6 +80,7 @@ pub fn end_name(end: &crate::session::EndReason) -> String {
     match end {
         EndReason::Completed => "completed".into(),
         EndReason::AbortedByServer => "aborted by the server (1223)".into(),
+        EndReason::AbortedByClient => "aborted by the device (1223)".into(),
         EndReason::AuthFailed(c) => format!("our credentials were refused ({})", c.as_u16()),
         EndReason::ServerNotAuthenticated => "the server did not authenticate".into(),
         EndReason::Protocol(why) => format!("protocol error: {why}"),
@@ -111,7 +113,12 @@ fn line(report: &SessionReport, seq: usize, e: &Exchange) -> TraceLine {
         bytes_b64: dm_protocol::auth::b64(&e.bytes),
         xml,
         decode_error,
-        violations: e.violations.iter().map(ToString::to_string).collect(),
+        violations: e
+            .violations
+            .iter()
+            .map(ToString::to_string)
+            .chain(e.leniencies.iter().map(|l| format!("leniency: {l}")))
+            .collect(),
         deviations,
         end: None,
     }

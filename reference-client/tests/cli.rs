@@ -491,3 +491,63 @@ async fn run_turns_notifications_into_sessions() {
     ));
     assert_eq!(server.requests().len(), 1);
 }
+
+/// facts §7.2 nonce-resync: a notification whose digest matches only the resync nonce
+/// `0x00000000` is followed, and package 1's credentials are built with that nonce.
+#[tokio::test]
+async fn run_follows_a_resync_notification() {
+    let server = serve(|n, req, url| {
+        Reply::xml(server_xml(
+            req,
+            n + 1,
+            url,
+            "",
+            &hdr_status(req, url, 200, ""),
+            true,
+        ))
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let acc = account(
+        &server.url,
+        "client_auth = { type = \"md5\", name = \"dev\", secret = \"pw\", nonce = \"cn\" }\n\
+         server_auth = { type = \"md5\", name = \"srvA\", secret = \"srvpw\", nonce = \"lost\" }",
+    );
+    let extra = "[notification.udp]\nbind = \"127.0.0.1:0\"\n";
+    let state = init(tmp.path(), &profile(tmp.path(), &acc, extra)).await;
+    let mut child = Command::new(BIN)
+        .args(["run", "--state", &state, "--max-sessions", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::task::spawn_blocking(move || (lines.next().unwrap().unwrap(), lines))
+        .await
+        .unwrap();
+    let addr = first.0.strip_prefix("listening udp ").unwrap().to_owned();
+    let bytes = Notification {
+        digest: [0; 16],
+        version: 11,
+        ui_mode: UiMode::Background,
+        initiator: Initiator::Server,
+        session_id: 7,
+        server_id: "srvA".into(),
+        vendor: vec![],
+    }
+    .build("srvpw", b"0x00000000")
+    .unwrap();
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    sock.send_to(&bytes, addr.as_str()).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.code().is_some());
+    let p1 = server.requests()[0].msg().clone();
+    assert_eq!(p1.hdr.session_id, "7");
+    assert_eq!(
+        p1.hdr.cred.unwrap().data,
+        auth::md5_credential("dev", "pw", b"0x00000000"),
+        "package 1 credentials use the resync nonce (facts §7.2)"
+    );
+}

@@ -104,3 +104,85 @@ async fn client_initiated_session_over_http_xml() {
 async fn client_initiated_session_over_http_wbxml() {
     one_session(Encoding::Wbxml).await;
 }
+
+/// facts §1.3: once the server gives a RespURI, every later client message goes there.
+#[tokio::test]
+async fn resp_uri_is_honoured() {
+    let server = serve(|n, req, url| {
+        let resp = format!("{url}/s1?x=1");
+        let body = if n == 0 {
+            format!(
+                "{}<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>",
+                hdr_status(req, url, 200, "")
+            )
+        } else {
+            hdr_status(req, url, 200, "")
+        };
+        let extra = if n == 0 {
+            format!("<RespURI>{resp}</RespURI>")
+        } else {
+            String::new()
+        };
+        Reply::xml(server_xml(req, n + 1, url, &extra, &body, true))
+    })
+    .await;
+    let mut tree = device(&server.url);
+    let mut session = Session::new(config(&server.url));
+    let transport = Transport::new(TransportConfig::default()).unwrap();
+    let run = driver::run(
+        &mut tree,
+        &mut session,
+        &transport,
+        Encoding::Xml,
+        &mut NoHooks,
+        8,
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.end, EndReason::Completed);
+    let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/dm", "/dm/s1?x=1"]);
+    // facts §1.3: Target/LocURI stays the server URI; only the HTTP target moves.
+    assert_eq!(server.requests()[1].msg().hdr.target.loc_uri, server.url);
+}
+
+/// Real servers' quirks are tolerated and each is recorded (issue 5 item 3): the SyncML DS
+/// Content-Type, a DOCTYPE, pretty-printed XML.
+#[tokio::test]
+async fn quirky_answers_are_accepted_and_recorded() {
+    let server = serve(|n, req, url| {
+        let xml = server_xml(req, n + 1, url, "", &hdr_status(req, url, 200, ""), true)
+            .replace("<SyncHdr>", "\n  <SyncHdr>\n    ")
+            .replacen(
+                "<SyncML",
+                "<!DOCTYPE SyncML PUBLIC \"-//SYNCML//DTD SyncML 1.2//EN\" \"x.dtd\">\n<SyncML",
+                1,
+            );
+        let mut r = Reply::xml(xml);
+        r.headers
+            .push(("content-type".into(), "application/vnd.syncml+xml".into()));
+        r
+    })
+    .await;
+    let mut tree = device(&server.url);
+    let mut session = Session::new(config(&server.url));
+    let transport = Transport::new(TransportConfig::default()).unwrap();
+    let run = driver::run(
+        &mut tree,
+        &mut session,
+        &transport,
+        Encoding::Xml,
+        &mut NoHooks,
+        8,
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.end, EndReason::Completed);
+    let got = &run.exchanges[1];
+    assert_eq!(got.direction, Direction::Received);
+    assert_eq!(got.leniencies.len(), 3, "{:?}", got.leniencies);
+    assert!(got.leniencies[0].contains("application/vnd.syncml+xml"));
+    assert!(got.leniencies[1].contains("DOCTYPE"));
+    assert!(got.leniencies[2].contains("pretty-printed"));
+    assert!(run.exchanges[0].leniencies.is_empty());
+}

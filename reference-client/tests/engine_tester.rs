@@ -269,6 +269,57 @@ async fn abort_1223_is_not_answered() {
     assert!(session.is_finished());
 }
 
+/// Aborts instead of sending our message `at`.
+struct AbortAt(&'static str);
+
+impl TesterHooks for AbortAt {
+    fn abort_instead(&mut self, msg: &SyncMl) -> bool {
+        msg.hdr.msg_id == self.0
+    }
+}
+
+/// The device aborts (facts §2.3): Status and Results of what it already executed, Alert
+/// 1223, `Final`; the server's answer is not processed and nothing more is sent.
+#[tokio::test]
+async fn the_device_aborts_with_1223() {
+    let server = serve(|n, req, url| {
+        if n == 0 {
+            get_then_end(n, req, url)
+        } else {
+            // A server that answers the abort with new commands: ignored (facts §2.3).
+            let body = format!(
+                "{}<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Mod</LocURI></Target></Item></Get>",
+                hdr_status(req, url, 200, "")
+            );
+            Reply::xml(server_xml(req, n + 1, url, "", &body, true))
+        }
+    })
+    .await;
+    let mut tree = device(&server.url);
+    let mut session = Session::new(config(&server.url));
+    let run = run(&mut tree, &mut session, Encoding::Xml, &mut AbortAt("2"))
+        .await
+        .unwrap();
+    assert_eq!(run.end, EndReason::AbortedByClient);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2, "nothing is sent after the abort");
+    let m = reqs[1].msg();
+    assert!(m.body.final_);
+    let names: Vec<&str> = m.body.commands.iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["Status", "Status", "Results", "Alert"]);
+    assert!(matches!(
+        m.body.commands.last(),
+        Some(Command::Alert(a)) if a.code == Some(dm_protocol::codes::AlertCode::SessionAbort)
+    ));
+    assert_eq!(status_code(m, "3"), Some(200));
+    // CmdIDs stay 1, 2, 3… within the message (facts §1.3).
+    let ids: Vec<&str> = m.body.commands.iter().filter_map(|c| c.cmd_id()).collect();
+    assert_eq!(ids, ["1", "2", "3", "4"]);
+    // The answer is in the transcript, but not processed.
+    assert_eq!(run.exchanges.len(), 4);
+    assert!(session.is_finished());
+}
+
 /// Package 2 with `body` (after the SyncHdr Status), then a Status-only package 4 that
 /// ends the session. The device also has an account for a second server, `srvB`.
 async fn session_with(

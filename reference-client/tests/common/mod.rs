@@ -24,6 +24,8 @@ pub const DEV: &str = "IMEI:493005100592800";
 /// One request the server received.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The request path (and query), e.g. `/dm`.
+    pub path: String,
     /// Headers, names in lower case.
     pub headers: Vec<(String, String)>,
     /// The exact body.
@@ -133,9 +135,15 @@ where
                                 )
                             })
                             .collect();
+                        let path = req
+                            .uri()
+                            .path_and_query()
+                            .map(|p| p.as_str().to_owned())
+                            .unwrap_or_default();
                         let bytes = req.into_body().collect().await.unwrap().to_bytes();
                         let decoded = codec::decode(&bytes, DecodeOptions::LENIENT).ok();
                         let request = Request {
+                            path,
                             headers,
                             bytes: bytes.to_vec(),
                             encoding: decoded.as_ref().map(|d| d.encoding),
@@ -154,8 +162,14 @@ where
                                 .message;
                             reply.body = codec::encode(&m, Encoding::Wbxml).unwrap();
                         }
-                        let mut b = hyper::Response::builder()
-                            .header(hyper::header::CONTENT_TYPE, encoding.content_type());
+                        let mut b = hyper::Response::builder();
+                        if !reply
+                            .headers
+                            .iter()
+                            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+                        {
+                            b = b.header(hyper::header::CONTENT_TYPE, encoding.content_type());
+                        }
                         for (n, v) in &reply.headers {
                             b = b.header(n.as_str(), v.as_str());
                         }
