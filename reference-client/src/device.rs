@@ -215,6 +215,31 @@ fn read_tnds(path: &Path) -> Result<TndsDocument, DeviceError> {
     })
 }
 
+/// Load the DDFs copied into `dir/ddf`, in name order.
+fn load_ddf_dir(tree: &mut Tree, dir: &Path) -> Result<(), DeviceError> {
+    let ddf_dir = dir.join("ddf");
+    let mut ddfs: Vec<PathBuf> = match fs::read_dir(&ddf_dir) {
+        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(source) => {
+            return Err(DeviceError::Io {
+                path: ddf_dir,
+                source,
+            })
+        }
+    };
+    ddfs.sort();
+    for path in ddfs {
+        let d = read_tnds(&path)?;
+        tree.load_ddf(&d.tree)
+            .map_err(|e| DeviceError::BadTreeFile {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(())
+}
+
 impl Device {
     /// Create a device in `dir` (created if missing, refused if it already holds one) from the
     /// profile at `profile`: DevInfo, DevDetail, DMAcc and Inbox (facts §5), the profile's
@@ -236,65 +261,82 @@ impl Device {
         if profile_copy.exists() || dir.join("tree.db").exists() {
             return Err(DeviceError::AlreadyInitialised(dir.to_owned()));
         }
-        // Check every file before anything is written, so a bad profile leaves no half device.
-        let ddfs = p
-            .tree
-            .ddf
-            .iter()
-            .map(|f| read_tnds(f).map(|d| (f, d)))
-            .collect::<Result<Vec<_>, _>>()?;
+        // Parse every file before anything is written.
         let tnds = p
             .tree
             .tnds
             .iter()
             .map(|f| read_tnds(f).map(|d| (f, d)))
             .collect::<Result<Vec<_>, _>>()?;
-        let ddf_dir = dir.join("ddf");
-        fs::create_dir_all(&ddf_dir).map_err(io(&ddf_dir))?;
-        for (i, (path, _)) in ddfs.iter().enumerate() {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let to = ddf_dir.join(format!("{:02}-{name}", i + 1));
-            fs::copy(path, &to).map_err(io(&to))?;
+        for f in &p.tree.ddf {
+            read_tnds(f)?;
         }
-        let mut tree = Tree::open_dir(dir, tree_config(&p), clock.clone())?;
-        standard::install(&mut tree, &p.identity())?;
-        for (path, d) in &ddfs {
-            tree.load_ddf(&d.tree)
-                .map_err(|e| DeviceError::BadTreeFile {
-                    path: (*path).clone(),
-                    message: e.to_string(),
-                })?;
-        }
-        for (path, d) in &tnds {
-            tree.import_tnds(&Principal::Local, ".", &d.tree, ImportMode::Add)
-                .map_err(|e| DeviceError::BadTreeFile {
-                    path: (*path).clone(),
-                    message: format!("cannot import at the root: {e}"),
-                })?;
-        }
-        for a in &p.accounts {
-            standard::put_account(&mut tree, &a.to_account())?;
-        }
+        let built = (|| {
+            let ddf_dir = dir.join("ddf");
+            fs::create_dir_all(&ddf_dir).map_err(io(&ddf_dir))?;
+            for (i, path) in p.tree.ddf.iter().enumerate() {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let to = ddf_dir.join(format!("{:02}-{name}", i + 1));
+                fs::copy(path, &to).map_err(io(&to))?;
+            }
+            let mut tree = Tree::open_dir(dir, tree_config(&p), clock.clone())?;
+            standard::install(&mut tree, &p.identity())?;
+            load_ddf_dir(&mut tree, dir)?;
+            for (path, d) in &tnds {
+                tree.import_tnds(&Principal::Local, ".", &d.tree, ImportMode::Add)
+                    .map_err(|e| DeviceError::BadTreeFile {
+                        path: (*path).clone(),
+                        message: format!("cannot import at the root: {e}"),
+                    })?;
+            }
+            for a in &p.accounts {
+                standard::put_account(&mut tree, &a.to_account())?;
+            }
+            Ok(tree)
+        })();
+        let tree = match built {
+            Ok(t) => t,
+            Err(e) => {
+                // Nothing of a failed init stays behind (the files did not exist before), so
+                // the same directory can be used again once the profile is fixed.
+                for f in ["tree.db", "tree.db-wal", "tree.db-shm", "tree.db-journal"] {
+                    let _ = fs::remove_file(dir.join(f));
+                }
+                let _ = fs::remove_dir_all(dir.join("ddf"));
+                return Err(e);
+            }
+        };
         let state = RunState {
             next_session: 1,
             ui: p.ui.clone(),
         };
-        let mut dev = Device {
+        let dev = Device::assemble(dir, p, tree, state, clock, lock);
+        dev.save_state()?;
+        // The profile copy is written last: its presence marks a complete device.
+        write_atomically(&profile_copy, dev.profile.to_toml().as_bytes())?;
+        Ok(dev)
+    }
+
+    fn assemble(
+        dir: &Path,
+        profile: DeviceProfile,
+        mut tree: Tree,
+        state: RunState,
+        clock: Arc<dyn Clock>,
+        lock: File,
+    ) -> Device {
+        tree.set_faults(profile.faults.tree_faults());
+        Device {
             dir: dir.to_owned(),
-            profile: p,
+            profile,
             tree,
             state,
             clock,
             _lock: lock,
-        };
-        dev.save_state()?;
-        // The profile copy is written last: its presence marks a complete device.
-        write_atomically(&profile_copy, dev.profile.to_toml().as_bytes())?;
-        dev.apply_faults();
-        Ok(dev)
+        }
     }
 
     /// Open the device kept in `dir`.
@@ -315,46 +357,14 @@ impl Device {
             path: dir.join("tree.db"),
             message: e.to_string(),
         })?;
-        let ddf_dir = dir.join("ddf");
-        let mut ddfs: Vec<PathBuf> = match fs::read_dir(&ddf_dir) {
-            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => {
-                return Err(DeviceError::Io {
-                    path: ddf_dir,
-                    source: e,
-                })
-            }
-        };
-        ddfs.sort();
-        for path in ddfs {
-            let d = read_tnds(&path)?;
-            tree.load_ddf(&d.tree)
-                .map_err(|e| DeviceError::BadTreeFile {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
-        }
+        load_ddf_dir(&mut tree, dir)?;
         let state_path = dir.join("state.json");
         let text = fs::read(&state_path).map_err(io(&state_path))?;
         let state: RunState = serde_json::from_slice(&text).map_err(|e| DeviceError::BadState {
             path: state_path,
             message: e.to_string(),
         })?;
-        let mut dev = Device {
-            dir: dir.to_owned(),
-            profile: p,
-            tree,
-            state,
-            clock,
-            _lock: lock,
-        };
-        dev.apply_faults();
-        Ok(dev)
-    }
-
-    fn apply_faults(&mut self) {
-        self.tree.set_faults(self.profile.faults.tree_faults());
+        Ok(Device::assemble(dir, p, tree, state, clock, lock))
     }
 
     fn save_state(&self) -> Result<(), DeviceError> {

@@ -77,30 +77,8 @@ enum Command {
     Alert {
         #[command(flatten)]
         common: Talk,
-        /// The alert code: 1226 (Generic Alert) or 1224 (client event).
-        #[arg(long, default_value_t = 1226)]
-        code: u16,
-        /// Item/Meta/Type, e.g. urn:oma:at:scomo:1.0:OperationComplete.
-        #[arg(long = "type", value_name = "TYPE")]
-        type_: String,
-        /// Item/Meta/Format, e.g. int, chr, xml.
-        #[arg(long, value_name = "FMT")]
-        format: String,
-        /// Item/Data.
-        #[arg(long)]
-        data: String,
-        /// Item/Source/LocURI: the related node.
-        #[arg(long, value_name = "URI")]
-        source: Option<String>,
-        /// Item/Target/LocURI.
-        #[arg(long, value_name = "URI")]
-        target: Option<String>,
-        /// Item/Meta/Mark, e.g. critical.
-        #[arg(long)]
-        mark: Option<String>,
-        /// Correlator of the Exec this alert completes (1226 only).
-        #[arg(long)]
-        correlator: Option<String>,
+        #[command(flatten)]
+        alert: AlertArgs,
     },
     /// Read the device's tree (as the device: no ACL applies).
     Tree {
@@ -126,6 +104,58 @@ enum TreeCommand {
         #[arg(default_value = ".")]
         uri: String,
     },
+}
+
+/// The alert of `dm-client alert`.
+#[derive(Debug, Args)]
+struct AlertArgs {
+    /// The alert code: 1226 (Generic Alert) or 1224 (client event).
+    #[arg(long, default_value_t = 1226)]
+    code: u16,
+    /// Item/Meta/Type, e.g. urn:oma:at:scomo:1.0:OperationComplete.
+    #[arg(long = "type", value_name = "TYPE")]
+    type_: String,
+    /// Item/Meta/Format, e.g. int, chr, xml.
+    #[arg(long, value_name = "FMT")]
+    format: String,
+    /// Item/Data.
+    #[arg(long)]
+    data: String,
+    /// Item/Source/LocURI: the related node.
+    #[arg(long, value_name = "URI")]
+    source: Option<String>,
+    /// Item/Target/LocURI.
+    #[arg(long, value_name = "URI")]
+    target: Option<String>,
+    /// Item/Meta/Mark, e.g. critical.
+    #[arg(long)]
+    mark: Option<String>,
+    /// Correlator of the Exec this alert completes (1226 only).
+    #[arg(long)]
+    correlator: Option<String>,
+}
+
+impl AlertArgs {
+    fn into_alert(self) -> Result<dm_protocol::model::Alert, Failure> {
+        let kind = ClientAlertKind::from_code(self.code).ok_or_else(|| {
+            Failure::Usage(format!(
+                "--code {}: a device sends 1226 (Generic Alert) or 1224 (client event)",
+                self.code
+            ))
+        })?;
+        ClientAlert {
+            kind,
+            type_: self.type_,
+            format: self.format,
+            data: self.data,
+            source: self.source,
+            target: self.target,
+            mark: self.mark,
+            correlator: self.correlator,
+        }
+        .to_alert()
+        .map_err(|e| Failure::Usage(e.to_string()))
+    }
 }
 
 /// Options of every command that runs a session.
@@ -213,36 +243,7 @@ fn run(cmd: Command) -> Result<(), Failure> {
                 seed,
             },
         ),
-        Command::Alert {
-            common,
-            code,
-            type_,
-            format,
-            data,
-            source,
-            target,
-            mark,
-            correlator,
-        } => {
-            let kind = ClientAlertKind::from_code(code).ok_or_else(|| {
-                Failure::Usage(format!(
-                    "--code {code}: a device sends 1226 (Generic Alert) or 1224 (client event)"
-                ))
-            })?;
-            let alert = ClientAlert {
-                kind,
-                type_,
-                format,
-                data,
-                source,
-                target,
-                mark,
-                correlator,
-            }
-            .to_alert()
-            .map_err(|e| Failure::Usage(e.to_string()))?;
-            talk(&common, vec![alert])
-        }
+        Command::Alert { common, alert } => talk(&common, vec![alert.into_alert()?]),
         Command::Tree { state, command } => tree(&state, command),
     }
 }

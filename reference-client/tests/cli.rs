@@ -408,6 +408,31 @@ async fn usage_errors_exit_2() {
     assert!(text(&export.stdout).contains(DEV));
 }
 
+/// `dm-client run --max-sessions 1` with its stdout lines on a channel.
+fn spawn_run(
+    state: &str,
+) -> (
+    std::process::Child,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    let mut child = Command::new(BIN)
+        .args(["run", "--state", state, "--max-sessions", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
 /// facts §7: a verified package #0 over UDP starts a server-initiated session (Alert 1200)
 /// with the notification's session id as uppercase hex (§7.3); a user-interaction
 /// notification under a `reject` policy is not followed.
@@ -429,21 +454,7 @@ async fn run_turns_notifications_into_sessions() {
     );
     let extra = "[ui]\nmode = \"reject\"\n\n[notification.udp]\nbind = \"127.0.0.1:0\"\n";
     let state = init(tmp.path(), &profile(tmp.path(), &acc, extra)).await;
-    let mut child = Command::new(BIN)
-        .args(["run", "--state", &state, "--max-sessions", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    let (mut child, mut rx) = spawn_run(&state);
     let first = rx.recv().await.unwrap();
     let addr = first
         .strip_prefix("listening udp ")
@@ -515,17 +526,9 @@ async fn run_follows_a_resync_notification() {
     );
     let extra = "[notification.udp]\nbind = \"127.0.0.1:0\"\n";
     let state = init(tmp.path(), &profile(tmp.path(), &acc, extra)).await;
-    let mut child = Command::new(BIN)
-        .args(["run", "--state", &state, "--max-sessions", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::task::spawn_blocking(move || (lines.next().unwrap().unwrap(), lines))
-        .await
-        .unwrap();
-    let addr = first.0.strip_prefix("listening udp ").unwrap().to_owned();
+    let (mut child, mut rx) = spawn_run(&state);
+    let first = rx.recv().await.unwrap();
+    let addr = first.strip_prefix("listening udp ").unwrap().to_owned();
     let bytes = Notification {
         digest: [0; 16],
         version: 11,

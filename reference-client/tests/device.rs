@@ -167,6 +167,31 @@ fn a_bad_tnds_file_leaves_no_device() {
     ));
 }
 
+/// A TNDS file that parses but cannot be imported (it adds the existing ./DevInfo, facts
+/// §4.5: 418) fails init after the tree was created: nothing stays behind, and the same
+/// directory takes a fixed profile.
+#[test]
+fn a_failed_import_leaves_the_directory_reusable() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("clash.xml"),
+        r#"<MgmtTree xmlns="syncml:dmddf1.2"><VerDTD>1.2</VerDTD>
+        <Node><NodeName>DevInfo</NodeName><RTProperties><Format><node/></Format><Type><DDFName>x</DDFName></Type></RTProperties></Node></MgmtTree>"#,
+    )
+    .unwrap();
+    let bad = write_profile(
+        tmp.path(),
+        &format!("{BASE}\n[tree]\ntnds = [\"clash.xml\"]\n"),
+    );
+    let state = tmp.path().join("state");
+    let err = Device::init(&state, &bad).unwrap_err();
+    assert!(err.to_string().contains("clash.xml"), "{err}");
+    assert!(!state.join("tree.db").exists());
+    let good = write_profile(tmp.path(), BASE);
+    let dev = Device::init(&state, &good).unwrap();
+    assert_eq!(leaf(&dev, "./DevInfo/Man"), b"Example");
+}
+
 #[rstest]
 #[case::unknown_field(
     "[device]\ndev_id = \"x\"\nmanufacturer = \"m\"\nmodel = \"m\"\ncolour = 1\n",
