@@ -45,7 +45,7 @@ fn parse_hex(text: &str) -> Option<Vec<u8>> {
         .filter(|c| !c.is_whitespace() && *c != ':')
         .collect();
     let digits = digits.strip_prefix("0x").unwrap_or(&digits);
-    if digits.is_empty() || digits.len() % 2 != 0 {
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
         return None;
     }
     (0..digits.len())

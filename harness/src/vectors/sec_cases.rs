@@ -143,7 +143,7 @@ pub(crate) fn hex(input: &Value, field: &str) -> Result<Vec<u8>, String> {
 
 /// Decode hex text.
 pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.as_bytes()
