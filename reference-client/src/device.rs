@@ -100,7 +100,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DeviceError + '_ {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RunState {
-    /// The number of the next client-initiated session.
+    /// How many client-initiated sessions were started (see [`client_session_id`]).
     next_session: u64,
     /// The UI policy with the scripted answers not yet used.
     ui: UiPolicy,
@@ -113,7 +113,7 @@ pub struct SessionRequest {
     pub account: Option<String>,
     /// Server-initiated (after a package #0) or client-initiated.
     pub server_initiated: bool,
-    /// The SessionID; `None` takes the next client-initiated number.
+    /// The SessionID; `None` takes the next client-initiated one ([`client_session_id`]).
     pub session_id: Option<String>,
     /// Client alerts for package 1 (1224 client events, 1226 generic alerts).
     pub alerts: Vec<Alert>,
@@ -215,6 +215,30 @@ fn read_tnds(path: &Path) -> Result<TndsDocument, DeviceError> {
     })
 }
 
+/// Remove what a failed `init` wrote (none of it existed before), so the same directory can
+/// be used again once the profile is fixed.
+fn remove_partial(dir: &Path) {
+    for f in [
+        "tree.db",
+        "tree.db-wal",
+        "tree.db-shm",
+        "tree.db-journal",
+        "state.json",
+        "state.tmp",
+        "profile.tmp",
+    ] {
+        let _ = fs::remove_file(dir.join(f));
+    }
+    let _ = fs::remove_dir_all(dir.join("ddf"));
+}
+
+/// The SessionID of the `n`-th client-initiated session (from 0): uppercase hex of
+/// `0x10000 + n` — five or more digits, so it never equals a package #0 session id (1–4 hex
+/// digits, facts §7.3) and each is unique for the device (facts §1.3).
+pub fn client_session_id(n: u64) -> String {
+    format!("{:X}", 0x10000 + n)
+}
+
 /// Load the DDFs copied into `dir/ddf`, in name order.
 fn load_ddf_dir(tree: &mut Tree, dir: &Path) -> Result<(), DeviceError> {
     let ddf_dir = dir.join("ddf");
@@ -300,23 +324,24 @@ impl Device {
         let tree = match built {
             Ok(t) => t,
             Err(e) => {
-                // Nothing of a failed init stays behind (the files did not exist before), so
-                // the same directory can be used again once the profile is fixed.
-                for f in ["tree.db", "tree.db-wal", "tree.db-shm", "tree.db-journal"] {
-                    let _ = fs::remove_file(dir.join(f));
-                }
-                let _ = fs::remove_dir_all(dir.join("ddf"));
+                remove_partial(dir);
                 return Err(e);
             }
         };
         let state = RunState {
-            next_session: 1,
+            next_session: 0,
             ui: p.ui.clone(),
         };
         let dev = Device::assemble(dir, p, tree, state, clock, lock);
-        dev.save_state()?;
         // The profile copy is written last: its presence marks a complete device.
-        write_atomically(&profile_copy, dev.profile.to_toml().as_bytes())?;
+        let saved = dev
+            .save_state()
+            .and_then(|()| write_atomically(&profile_copy, dev.profile.to_toml().as_bytes()));
+        if let Err(e) = saved {
+            drop(dev);
+            remove_partial(dir);
+            return Err(e);
+        }
         Ok(dev)
     }
 
@@ -447,10 +472,10 @@ impl Device {
         let session_id = match req.session_id {
             Some(id) => id,
             None => {
-                let id = self.state.next_session;
+                let id = client_session_id(self.state.next_session);
                 self.state.next_session += 1;
                 self.save_state()?;
-                id.to_string()
+                id
             }
         };
         let settings = self.profile.account(&acc.server_id).cloned();

@@ -17,6 +17,7 @@ use dm_client::driver::DriverError;
 use dm_client::runner::{self, RunEvent, RunOptions};
 use dm_client::session::EndReason;
 use dm_client::trace;
+use dm_client::transport::{TimeoutPhase, TransportError};
 use dm_protocol::uri::{NodeUri, TndsFilter};
 use dm_tree::{GetResult, Principal};
 
@@ -301,9 +302,10 @@ fn serve(state: &std::path::Path, opts: RunOptions) -> Result<(), Failure> {
         RunEvent::Session(r) => {
             if let Err(f) = summarize(&r) {
                 let (Failure::NotCompleted(m) | Failure::Usage(m) | Failure::Unreachable(m)) = f;
-                println!("{m}");
+                eprintln!("dm-client: {m}");
             }
         }
+        RunEvent::TraceFailed(e) => eprintln!("dm-client: {e}"),
         RunEvent::SessionFailed {
             notification: n,
             error,
@@ -332,7 +334,26 @@ fn summarize(r: &SessionReport) -> Result<(), Failure> {
     );
     let end = match &r.end {
         Ok(end) => end,
-        Err(DriverError::Transport(t)) => return Err(Failure::Unreachable(format!("{head}: {t}"))),
+        Err(DriverError::Transport(t)) => {
+            let msg = format!("{head}: {t}");
+            return Err(match t {
+                // The server could not be reached at all.
+                TransportError::Connect { .. }
+                | TransportError::Tls { .. }
+                | TransportError::Timeout {
+                    phase: TimeoutPhase::Connect,
+                    ..
+                } => Failure::Unreachable(msg),
+                // The profile's transport settings are wrong.
+                TransportError::Config { .. }
+                | TransportError::NoTrustAnchors { .. }
+                | TransportError::BadCertificate { .. }
+                | TransportError::BadKey { .. } => Failure::Usage(msg),
+                // Reached, but the exchange broke mid-session (read timeout, oversized or
+                // broken answer, an unusable RespURI).
+                _ => Failure::NotCompleted(msg),
+            });
+        }
         Err(e) => return Err(Failure::NotCompleted(format!("{head}: {e}"))),
     };
     match end {
@@ -376,6 +397,7 @@ fn tree(state: &std::path::Path, cmd: TreeCommand) -> Result<(), Failure> {
                 }
                 Ok(())
             }
+            Err(e @ dm_tree::TreeError::BadUri { .. }) => Err(Failure::Usage(e.to_string())),
             Err(e) => Err(Failure::NotCompleted(format!("{uri}: {e}"))),
         },
         TreeCommand::Export { uri } => {

@@ -85,7 +85,10 @@ pub enum RunEvent {
     },
     /// A session ran (completed or not).
     Session(Box<SessionReport>),
-    /// A session could not run (unreachable server, transport or decoding failure).
+    /// The trace of a session could not be written.
+    TraceFailed(crate::trace::TraceError),
+    /// A session could not start (no usable account, unusable transport settings) or its
+    /// results could not be stored.
     SessionFailed {
         /// The notification that asked for it.
         notification: VerifiedNotification,
@@ -170,7 +173,10 @@ pub async fn run(
         match dev.run_session(req).await {
             Ok(report) => {
                 if let Some(path) = &opts.trace {
-                    trace::append(path, &report)?;
+                    // A trace that cannot be written is reported; the device keeps serving.
+                    if let Err(e) = trace::append(path, &report) {
+                        events(RunEvent::TraceFailed(e));
+                    }
                 }
                 events(RunEvent::Session(Box::new(report)));
             }

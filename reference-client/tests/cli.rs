@@ -105,14 +105,15 @@ async fn session_completes_persists_and_traces() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("session 1 with srvA") && stdout.contains("4 messages: completed"),
+        stdout.contains("session 10000 with srvA") && stdout.contains("4 messages: completed"),
         "{stdout}"
     );
     // Package 1 (facts §2.1): Alert 1201, the DevInfo Replace; the Get answered with Results.
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
     let p1 = reqs[0].msg();
-    assert_eq!(p1.hdr.session_id, "1");
+    // facts §1.3 / §7.3: client-chosen, unique, never a package #0 id (1–4 hex digits).
+    assert_eq!(p1.hdr.session_id, "10000");
     assert!(p1.body.commands.iter().any(
         |c| matches!(c, DmCommand::Alert(a) if a.code == Some(AlertCode::ClientInitiatedMgmt))
     ));
@@ -148,7 +149,7 @@ async fn session_completes_persists_and_traces() {
     assert_eq!(text(&got.stdout).trim(), "Renamed");
     let again = dm(&["session", "--state", &state]).await;
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
-    assert_eq!(server.requests()[2].msg().hdr.session_id, "2");
+    assert_eq!(server.requests()[2].msg().hdr.session_id, "10001");
 }
 
 /// The received line's bytes decode to a DM message from the server.
@@ -408,6 +409,38 @@ async fn usage_errors_exit_2() {
     assert!(text(&export.stdout).contains(DEV));
 }
 
+/// Send a package #0 the way each listener expects it (docs/reference-client.md
+/// "Framing"): one UDP datagram; a TCP frame with a 2-byte big-endian length; an HTTP POST
+/// of `application/vnd.syncml.notification`, answered 202.
+async fn send_pkg0(transport: &str, addr: std::net::SocketAddr, bytes: &[u8]) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    match transport {
+        "udp" => {
+            let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            sock.send_to(bytes, addr).await.unwrap();
+        }
+        "tcp" => {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let len = u16::try_from(bytes.len()).unwrap().to_be_bytes();
+            s.write_all(&len).await.unwrap();
+            s.write_all(bytes).await.unwrap();
+            s.shutdown().await.unwrap();
+        }
+        _ => {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let head = format!(
+                "POST /notify HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/vnd.syncml.notification\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                bytes.len()
+            );
+            s.write_all(head.as_bytes()).await.unwrap();
+            s.write_all(bytes).await.unwrap();
+            let mut answer = String::new();
+            s.read_to_string(&mut answer).await.unwrap();
+            assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+        }
+    }
+}
+
 /// `dm-client run --max-sessions 1` with its stdout lines on a channel.
 fn spawn_run(
     state: &str,
@@ -436,8 +469,12 @@ fn spawn_run(
 /// facts §7: a verified package #0 over UDP starts a server-initiated session (Alert 1200)
 /// with the notification's session id as uppercase hex (§7.3); a user-interaction
 /// notification under a `reject` policy is not followed.
+#[rstest::rstest]
+#[case::udp("udp")]
+#[case::tcp("tcp")]
+#[case::http("http")]
 #[tokio::test]
-async fn run_turns_notifications_into_sessions() {
+async fn run_turns_notifications_into_sessions(#[case] transport: &str) {
     // The server authenticates with md5 over the nonce the device stored (facts §6.2).
     let server = serve(|n, req, url| {
         let cred = format!(
@@ -452,14 +489,16 @@ async fn run_turns_notifications_into_sessions() {
         &server.url,
         "server_auth = { type = \"md5\", name = \"srvA\", secret = \"srvpw\", nonce = \"sn\" }",
     );
-    let extra = "[ui]\nmode = \"reject\"\n\n[notification.udp]\nbind = \"127.0.0.1:0\"\n";
-    let state = init(tmp.path(), &profile(tmp.path(), &acc, extra)).await;
+    let extra =
+        format!("[ui]\nmode = \"reject\"\n\n[notification.{transport}]\nbind = \"127.0.0.1:0\"\n");
+    let state = init(tmp.path(), &profile(tmp.path(), &acc, &extra)).await;
     let (mut child, mut rx) = spawn_run(&state);
     let first = rx.recv().await.unwrap();
-    let addr = first
-        .strip_prefix("listening udp ")
-        .unwrap_or_else(|| panic!("{first}"));
-    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr: std::net::SocketAddr = first
+        .strip_prefix(&format!("listening {transport} "))
+        .unwrap_or_else(|| panic!("{first}"))
+        .parse()
+        .unwrap();
     let notify = |ui_mode, session_id| {
         Notification {
             digest: [0; 16],
@@ -474,18 +513,14 @@ async fn run_turns_notifications_into_sessions() {
         .unwrap()
     };
     // User interaction under `reject`: not followed.
-    sock.send_to(&notify(UiMode::UserInteraction, 0x0101), addr)
-        .await
-        .unwrap();
+    send_pkg0(transport, addr, &notify(UiMode::UserInteraction, 0x0101)).await;
     let declined = rx.recv().await.unwrap();
     assert!(
         declined.contains("session 101") && declined.contains("declined"),
         "{declined}"
     );
     // Background: the session runs.
-    sock.send_to(&notify(UiMode::Background, 0x1A2B), addr)
-        .await
-        .unwrap();
+    send_pkg0(transport, addr, &notify(UiMode::Background, 0x1A2B)).await;
     let done = rx.recv().await.unwrap();
     assert!(
         done.contains("session 1A2B with srvA") && done.ends_with("completed"),
@@ -540,8 +575,7 @@ async fn run_follows_a_resync_notification() {
     }
     .build("srvpw", b"0x00000000")
     .unwrap();
-    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    sock.send_to(&bytes, addr.as_str()).await.unwrap();
+    send_pkg0("udp", addr.parse().unwrap(), &bytes).await;
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
@@ -553,4 +587,55 @@ async fn run_follows_a_resync_notification() {
         auth::md5_credential("dev", "pw", b"0x00000000"),
         "package 1 credentials use the resync nonce (facts §7.2)"
     );
+}
+
+/// facts §3.3: a client event 1224, each Item with Meta Type and Format, no Correlator.
+#[tokio::test]
+async fn client_event_goes_in_package_1() {
+    let server = serve(|n, req, url| {
+        Reply::xml(server_xml(
+            req,
+            n + 1,
+            url,
+            "",
+            &hdr_status(req, url, 200, ""),
+            true,
+        ))
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let state = init(
+        tmp.path(),
+        &profile(tmp.path(), &account(&server.url, ""), ""),
+    )
+    .await;
+    let out = dm(&[
+        "alert",
+        "--state",
+        &state,
+        "--code",
+        "1224",
+        "--type",
+        "org.example.battery.low",
+        "--format",
+        "chr",
+        "--data",
+        "12%",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let p1 = server.requests()[0].msg().clone();
+    let ev = p1
+        .body
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            DmCommand::Alert(a) if a.code == Some(AlertCode::ClientEvent) => Some(a),
+            _ => None,
+        })
+        .expect("a client event in package 1");
+    assert!(ev.correlator.is_none());
+    let meta = ev.items[0].meta.as_ref().unwrap();
+    assert_eq!(meta.type_.as_deref(), Some("org.example.battery.low"));
+    assert_eq!(meta.format.as_deref(), Some("chr"));
 }

@@ -309,3 +309,44 @@ fn an_account_without_address_is_refused() {
         })
     );
 }
+
+/// Every `[faults]` switch of the profile reaches the engine or the tree
+/// (docs/reference-client.md "Fault injection").
+#[test]
+fn profile_faults_reach_the_engine_and_the_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let all = "[faults]\nskip_server_auth = true\nwrong_msg_ref = true\nno_results = true\n\
+               no_devinfo = true\nno_final = true\nstale_nonce = true\nno_hmac = true\n\
+               ignore_acl = true\ncommit_failed_atomic = true\nadd_overwrites = true\n\
+               delete_permanent = true\nfrozen_versions = true\nignore_size_mismatch = true\n\
+               fail_rollback = true\n";
+    let profile = write_profile(tmp.path(), &format!("{BASE}\n{all}"));
+    let dev = Device::init(&tmp.path().join("state"), &profile).unwrap();
+    let f = dev.profile().faults.client_faults();
+    assert!(
+        f.skip_server_auth
+            && f.wrong_msg_ref
+            && f.no_results
+            && f.no_devinfo
+            && f.no_final
+            && f.stale_nonce
+            && f.no_hmac
+            && f.ignore_acl
+            && f.commit_failed_atomic
+    );
+    let t = dev.tree().faults();
+    assert!(
+        t.add_overwrites
+            && t.delete_permanent
+            && t.frozen_versions
+            && t.ignore_size_mismatch
+            && t.fail_rollback
+    );
+    // Session-level tree switches are applied by the engine when a session starts.
+    assert!(!t.ignore_acl && !t.no_atomic_rollback);
+    // And they survive a reopen.
+    drop(dev);
+    let dev = Device::open(&tmp.path().join("state")).unwrap();
+    assert!(dev.tree().faults().fail_rollback);
+    assert!(dev.profile().faults.client_faults().no_hmac);
+}

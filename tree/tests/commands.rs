@@ -472,3 +472,52 @@ fn declined_ui_alert_skips_a_sequence_and_fails_an_atomic() {
         assert!(!t.exists(&"./Open/C".parse().unwrap()));
     }
 }
+
+/// The remaining fault switches each change a status or a property (facts §4.2, §4.3, §4.5),
+/// so a faulty client built from them is observably faulty.
+#[test]
+fn fault_switches_change_what_the_server_sees() {
+    let body_add = r#"<Add><CmdID>1</CmdID><Item><Target><LocURI>./Open/A</LocURI></Target><Data>new</Data></Item></Add>"#;
+    let body_del = r#"<Delete><CmdID>1</CmdID><Item><Target><LocURI>./Open/P</LocURI></Target></Item></Delete>"#;
+    let body_rep = r#"<Replace><CmdID>1</CmdID><Item><Target><LocURI>./Open/A</LocURI></Target><Data>x</Data></Item></Replace>"#;
+    for on in [false, true] {
+        let mut t = device();
+        let p = "./Open/P".parse().unwrap();
+        t.add(&Principal::Local, "./Open/P", NewNode::leaf("p"))
+            .unwrap();
+        t.set_permanent(&p, true).unwrap();
+        t.set_faults(dm_tree::Faults {
+            add_overwrites: on,
+            delete_permanent: on,
+            frozen_versions: on,
+            ..Default::default()
+        });
+        // facts §4.5: Add on an existing node → 418 (the fault: 200, overwritten).
+        let out = run(&mut t, &mut Processor::new(), body_add, &mut NoHooks);
+        let want = if on { S::Ok } else { S::AlreadyExists };
+        assert_eq!(out[0].code, want, "add_overwrites={on}");
+        assert_eq!(
+            t.value_str("./Open/A").unwrap(),
+            if on { "new" } else { "a" }
+        );
+        // facts §4.2: a permanent node cannot be deleted by a server (the fault: it can).
+        let out = run(&mut t, &mut Processor::new(), body_del, &mut NoHooks);
+        assert_eq!(
+            out[0].code == S::Ok,
+            on,
+            "delete_permanent={on}: {:?}",
+            out[0].code
+        );
+        assert_eq!(t.exists(&p), !on);
+        // facts §4.3: VerNo changes with every change of the node (the fault: frozen).
+        let a = "./Open/A".parse().unwrap();
+        let before = t.info(&a).unwrap().ver_no;
+        let out = run(&mut t, &mut Processor::new(), body_rep, &mut NoHooks);
+        assert_eq!(out[0].code, S::Ok);
+        assert_eq!(
+            t.info(&a).unwrap().ver_no == before,
+            on,
+            "frozen_versions={on}"
+        );
+    }
+}
