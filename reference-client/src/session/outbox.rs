@@ -349,6 +349,39 @@ mod tests {
         }
     }
 
+    /// A Results whose only item has empty data and does not fit even alone is sent whole
+    /// (noted as oversized) instead of being chunked again and again.
+    #[test]
+    fn empty_data_results_that_cannot_fit_end() {
+        let st = Command::Alert(dm_protocol::model::Alert::default());
+        let mut ob = Outbox::default();
+        ob.push_front_all(vec![Command::Results(Results {
+            cmd_ref: "3".into(),
+            items: vec![Item {
+                source: Some(Locator::uri(format!("./{}", "a".repeat(400)))),
+                data: Some(Data::Text(String::new())),
+                ..Item::default()
+            }],
+            ..Results::default()
+        })]);
+        let f = ob.fill(&hdr(), &st, Some(300), Encoding::Xml);
+        assert_eq!(f.commands.len(), 1);
+        assert_eq!(f.oversized.as_deref(), Some("Results"));
+        assert!(ob.is_empty());
+    }
+
+    /// Embedded markup counts by its XML text and is cut as that text.
+    #[test]
+    fn markup_counts_and_splits_as_xml_text() {
+        let m = dm_protocol::model::RawNodes::from_xml("<MgmtTree><Node/></MgmtTree>").unwrap();
+        let xml = m.to_xml();
+        assert!(!xml.is_empty());
+        assert_eq!(data_len(&Data::Markup(m.clone())), xml.len());
+        let (a, b) = split_data(&Data::Markup(m), 3);
+        assert_eq!(a, Data::Text(xml[..3].to_owned()));
+        assert_eq!(b, Data::Text(xml[3..].to_owned()));
+    }
+
     #[test]
     fn text_is_cut_on_character_boundaries() {
         let (a, b) = split_data(&Data::Text("aé€b".into()), 2);
