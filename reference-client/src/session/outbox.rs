@@ -373,7 +373,9 @@ mod tests {
     /// Embedded markup counts by its XML text and is cut as that text.
     #[test]
     fn markup_counts_and_splits_as_xml_text() {
-        let m = dm_protocol::model::RawNodes::from_xml("<MgmtTree><Node/></MgmtTree>").unwrap();
+        let Ok(m) = dm_protocol::model::RawNodes::from_xml("<MgmtTree><Node/></MgmtTree>") else {
+            panic!("well-formed markup")
+        };
         let xml = m.to_xml();
         assert!(!xml.is_empty());
         assert_eq!(data_len(&Data::Markup(m.clone())), xml.len());
