@@ -247,6 +247,11 @@ pub async fn run_recording(
             headers: received_headers(&response),
             leniencies: leniencies(response.header("content-type"), &response.body, encoding),
         });
+        if response.is_success() {
+            // The server took our message: a nonce its Chal carried is now the one the
+            // server uses next (facts §6.2, §6.3).
+            session.delivered();
+        }
         if aborting {
             // facts §2.3: any answer to an abort is ignored (but kept in the transcript).
             return Ok((EndReason::AbortedByClient, None));

@@ -377,6 +377,10 @@ fn summarize(r: &SessionReport) -> Result<(), Failure> {
         EndReason::Protocol(why) => Err(Failure::NotCompleted(format!(
             "{head}: the server broke the protocol: {why}"
         ))),
+        EndReason::Refused(code) => Err(Failure::NotCompleted(format!(
+            "{head}: the server refused our message ({})",
+            code.as_u16()
+        ))),
     }
 }
 

@@ -200,16 +200,32 @@ pub enum EndReason {
     AuthFailed(StatusCode),
     /// The server failed to authenticate and sent nothing to challenge (facts §6.2).
     ServerNotAuthenticated,
+    /// The server refused our whole message: its Status for our SyncHdr carried a failure
+    /// code other than the authentication flow's 401/407 (e.g. 403, 500, 512; facts §3.1).
+    /// Its commands are not executed and nothing is sent.
+    Refused(StatusCode),
     /// The server broke the protocol so that the session cannot go on.
     Protocol(String),
 }
 
 /// A protocol deviation the client noticed in a server message (kept going if it could).
+/// Deviations of our own messages are [`OwnDeviation`]s.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deviation {
     /// The server MsgID it was found in.
     pub msg_id: String,
     /// What was wrong, with the facts section.
+    pub what: String,
+}
+
+/// A rule one of our own messages had to break (e.g. a command larger than the server's
+/// `MaxMsgSize` sent whole because a command cannot be split, facts §2.4). Kept apart from
+/// [`Deviation`], whose `msg_id` is always a server MsgID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnDeviation {
+    /// The MsgID of our message concerned.
+    pub our_msg_id: String,
+    /// What was broken, with the facts section.
     pub what: String,
 }
 
@@ -251,9 +267,14 @@ pub struct Session {
     /// The newest nonce from a Chal, until we know the server may be believed.
     pending_client_nonce: Option<Vec<u8>>,
     nonces: NonceGenerator,
-    /// The nonce we issued to the server for its next credentials.
-    issued_server_nonce: Option<Vec<u8>>,
+    /// The nonce in the Chal of the message we are about to send (md5, MAC), not yet known
+    /// to have reached the server (facts §6.2, §6.3).
+    pending_server_nonce: Option<Vec<u8>>,
+    /// The last nonce known to have reached the server: the one its next credentials use,
+    /// and the one to store.
+    delivered_server_nonce: Option<Vec<u8>>,
     deviations: Vec<Deviation>,
+    own_deviations: Vec<OwnDeviation>,
     clock: Arc<dyn Clock>,
     encoding: Encoding,
     /// Our package still to send (facts §2.4).
@@ -304,8 +325,10 @@ impl Session {
             storable_client_nonce: None,
             pending_client_nonce: None,
             nonces,
-            issued_server_nonce: None,
+            pending_server_nonce: None,
+            delivered_server_nonce: None,
             deviations: Vec::new(),
+            own_deviations: Vec::new(),
             clock: Arc::new(SystemClock),
             encoding: Encoding::Xml,
             outbox: Outbox::default(),
@@ -363,9 +386,14 @@ impl Session {
         self.resp_uri.as_deref().unwrap_or(&self.cfg.server_uri)
     }
 
-    /// Deviations noticed so far.
+    /// Deviations noticed so far in the server's messages.
     pub fn deviations(&self) -> &[Deviation] {
         &self.deviations
+    }
+
+    /// Rules our own messages had to break so far (see [`OwnDeviation`]).
+    pub fn own_deviations(&self) -> &[OwnDeviation] {
+        &self.own_deviations
     }
 
     /// A new client nonce to store in `AAuthData` (only from an authenticated server, facts
@@ -374,9 +402,26 @@ impl Session {
         self.storable_client_nonce.as_deref()
     }
 
-    /// The nonce the device issued to the server for its next credentials, to store.
+    /// The nonce the device issued to the server for its next credentials, to store: the
+    /// last one whose message reached the server (see [`Session::delivered`]); `None` when
+    /// no message carrying a nonce was delivered (basic never carries one, facts §6.2).
     pub fn server_nonce_to_store(&self) -> Option<&[u8]> {
-        self.issued_server_nonce.as_deref()
+        self.delivered_server_nonce.as_deref()
+    }
+
+    /// Tell the engine that the message it last returned reached the server (the driver
+    /// got an HTTP 2xx answer to it). A nonce that message's Chal carried (md5, MAC) is
+    /// then the one the server must use next and the one to store (facts §6.2, §6.3); until
+    /// then the previous one stays in force. [`Session::handle_received`] implies it: an
+    /// answer proves the delivery. Calling it again, or with no nonce pending, does nothing.
+    pub fn delivered(&mut self) {
+        let Some(n) = self.pending_server_nonce.take() else {
+            return;
+        };
+        if let Some(a) = self.cfg.server_auth.as_mut() {
+            a.nonce.clone_from(&n);
+        }
+        self.delivered_server_nonce = Some(n);
     }
 
     /// Whether the session is over.
@@ -488,8 +533,25 @@ impl Session {
     }
 
     /// Process one server message with its exact bytes and `x-syncml-hmac` header (facts
-    /// §6.3), and say what to send (facts §2.1–§2.4, §6.2, §8).
+    /// §6.3), and say what to send (facts §2.1–§2.4, §6.2, §8). The message is the answer
+    /// to our last one, so that one counts as delivered ([`Session::delivered`]); a nonce
+    /// issued in this reply is forgotten if the session ends with nothing sent.
     pub fn handle_received(
+        &mut self,
+        tree: &mut Tree,
+        rx: &Received<'_>,
+        hooks: &mut dyn CommandHooks,
+    ) -> Step {
+        self.delivered();
+        let step = self.handle_inner(tree, rx, hooks);
+        if matches!(step, Step::Finished(_)) {
+            // facts §6.2: the Chal never left, so the server still uses the last nonce it got.
+            self.pending_server_nonce = None;
+        }
+        step
+    }
+
+    fn handle_inner(
         &mut self,
         tree: &mut Tree,
         rx: &Received<'_>,
@@ -502,6 +564,20 @@ impl Session {
             return Step::Finished(EndReason::Protocol(
                 "message after the session ended".into(),
             ));
+        }
+        if let Some(max) = self.cfg.max_msg_size {
+            let len = rx.bytes.len() as u64;
+            if len > max {
+                // facts §1.3: the peer must not exceed the MaxMsgSize we announced. The
+                // message is processed anyway.
+                self.deviation(
+                    &their_id,
+                    format!(
+                        "the message is {len} bytes, over the MaxMsgSize {max} we announced \
+                         (facts §1.3: the peer must not exceed it); processed anyway"
+                    ),
+                );
+            }
         }
         if msg.hdr.session_id != self.cfg.session_id {
             self.deviation(
@@ -548,7 +624,33 @@ impl Session {
                     // facts §6.2: 200 with creds authenticates this message only.
                     send_cred = self.cfg.client_auth.is_some() && !self.client_authenticated;
                 }
-                _ => {}
+                c if c.is_success() => {
+                    self.deviation(
+                        &their_id,
+                        format!(
+                            "Status {} for our SyncHdr; expected 200, 212, 401 or 407 \
+                             (facts §6.2); taken as 200",
+                            c.as_u16()
+                        ),
+                    );
+                    send_cred = self.cfg.client_auth.is_some() && !self.client_authenticated;
+                }
+                c => {
+                    // The server refused the whole message (facts §3.1, e.g. 403, 500, 512):
+                    // its commands are not executed and the session ends.
+                    if matches!(c, StatusCode::Other(_)) {
+                        self.deviation(
+                            &their_id,
+                            format!(
+                                "Status {} for our SyncHdr is not a SyncML status code \
+                                 (facts §3.1)",
+                                c.as_u16()
+                            ),
+                        );
+                    }
+                    self.phase = Phase::Done;
+                    return Step::Finished(EndReason::Refused(c));
+                }
             }
         } else if matches!(self.phase, Phase::Package1 { .. }) {
             self.deviation(
@@ -664,7 +766,14 @@ impl Session {
                 }
             }
         }
-        for c in tree.take_completions() {
+        // facts §6.2: an unauthenticated server gets only Status; completions stay queued in
+        // the tree for the next reply.
+        let completions = if server_ok {
+            tree.take_completions()
+        } else {
+            Vec::new()
+        };
+        for c in completions {
             out.push(Command::Alert(Alert {
                 cmd_id: ids.next(),
                 code: Some(AlertCode::GenericAlert),
@@ -748,15 +857,14 @@ impl Session {
             self.encoding,
         );
         if let Some(name) = &filled.oversized {
-            let msg_id = hdr.msg_id.clone();
-            self.deviation(
-                &msg_id,
-                format!(
+            self.own_deviations.push(OwnDeviation {
+                our_msg_id: hdr.msg_id.clone(),
+                what: format!(
                     "our {name} does not fit the server's MaxMsgSize {:?} even alone; sent \
                      whole since a command cannot be split (facts §2.4)",
                     self.server_max_msg_size
                 ),
-            );
+            });
         }
         self.awaiting_chunk = filled
             .awaiting_chunk_status
@@ -841,19 +949,17 @@ impl Session {
                 Some(_) => StatusCode::InvalidCredentials,
             }
         };
-        // A fresh nonce for the server's next credentials (facts §6.2: new, unpredictable).
-        let nonce = self.nonces.next_nonce().to_vec();
-        self.issued_server_nonce = Some(nonce.clone());
-        if let Some(a) = self.cfg.server_auth.as_mut() {
-            a.nonce.clone_from(&nonce);
-        }
-        // facts §6.2: md5 and MAC carry a NextNonce; MAC gets one with every message.
+        // facts §6.2: md5 and MAC carry a NextNonce (MAC with every message), basic none. A
+        // fresh nonce (new, unpredictable) is pending until the message carrying it is
+        // delivered; the server's next credentials are checked against the last delivered.
         let nonced = required.auth_type == AuthType::Md5 || mac;
+        let nonce = nonced.then(|| self.nonces.next_nonce().to_vec());
+        self.pending_server_nonce.clone_from(&nonce);
         let chal = (nonced || !verdict.is_success()).then(|| Chal {
             meta: Meta {
                 type_: Some(required.auth_type.as_str().to_owned()),
                 format: Some("b64".into()),
-                next_nonce: nonced.then(|| auth::b64(&nonce)),
+                next_nonce: nonce.as_deref().map(auth::b64),
                 ..Meta::default()
             },
         });
@@ -883,16 +989,21 @@ impl Session {
             }));
         }
         // facts §8: the peer must not send an object bigger than the MaxObjSize it was told;
-        // facts §3.2 lists 413 for Get, so the Get is answered 413 without Results.
-        let too_big = o.cmd == "Get"
-            && self.server_max_obj_size.is_some_and(|max| {
-                o.results
-                    .iter()
-                    .any(|i| i.data.as_ref().is_some_and(|d| data_size(d) > max))
-            });
+        // facts §3.2 lists 413 for Get, so a Get item whose value is bigger is answered 413
+        // without Results; the Get's other items keep their codes and Results.
+        let max_obj = self.server_max_obj_size.filter(|_| o.cmd == "Get");
+        let too_big =
+            |i: &Item| max_obj.is_some_and(|m| i.data.as_ref().is_some_and(|d| data_size(d) > m));
+        let owners: Vec<Option<usize>> = o.results.iter().map(|r| result_owner(o, r)).collect();
+        let refused_item = |k: usize| {
+            o.results
+                .iter()
+                .zip(&owners)
+                .any(|(r, owner)| too_big(r) && (o.items.len() <= 1 || *owner == Some(k)))
+        };
         if !no_resp {
             if o.items.len() <= 1 {
-                let code = if too_big {
+                let code = if refused_item(0) {
                     StatusCode::RequestEntityTooLarge
                 } else {
                     o.code
@@ -909,21 +1020,42 @@ impl Session {
                 out.push(Command::Status(st));
             } else {
                 // One Status per item, each with its own code and TargetRef (facts §1.4).
-                for it in &o.items {
-                    let mut st = status_for(ids, msg_ref, &o.cmd_id, o.cmd, it.code);
+                for (k, it) in o.items.iter().enumerate() {
+                    let code = if refused_item(k) {
+                        StatusCode::RequestEntityTooLarge
+                    } else {
+                        it.code
+                    };
+                    let mut st = status_for(ids, msg_ref, &o.cmd_id, o.cmd, code);
                     st.target_refs.extend(it.target.clone());
                     st.source_refs.extend(it.source.clone());
                     out.push(Command::Status(st));
                 }
             }
         }
-        if o.cmd == "Get" && !o.results.is_empty() && !self.cfg.faults.no_results && !too_big {
+        // The Results items still to send: none of a refused item's, and never one over
+        // MaxObjSize (facts §8), even one no item could be matched to.
+        let items: Vec<Item> = o
+            .results
+            .iter()
+            .zip(&owners)
+            .filter(|(r, owner)| {
+                let refused = if o.items.len() <= 1 {
+                    refused_item(0)
+                } else {
+                    owner.is_some_and(refused_item)
+                };
+                !too_big(r) && !refused
+            })
+            .map(|(r, _)| r.clone())
+            .collect();
+        if o.cmd == "Get" && !items.is_empty() && !self.cfg.faults.no_results {
             // facts §1.4: Results after the Status of the Get, CmdRef = the Get's CmdID.
             out.push(Command::Results(Results {
                 cmd_id: ids.next(),
                 msg_ref: Some(msg_ref.to_owned()),
                 cmd_ref: o.cmd_id.clone(),
-                items: o.results.clone(),
+                items,
                 ..Results::default()
             }));
         }
@@ -934,12 +1066,41 @@ impl Session {
 }
 
 /// The size of an item's data as carried in `Data` (b64 text counts encoded, facts §8).
+/// Embedded markup (a TNDS document, facts §9.2) counts by its XML text, the form it is
+/// chunked in.
 fn data_size(d: &Data) -> u64 {
     match d {
         Data::Text(t) => t.len() as u64,
         Data::Binary(b) => b.len() as u64,
-        Data::Markup(_) => 0,
+        Data::Markup(m) => m.to_xml().len() as u64,
     }
+}
+
+/// The index of the Get item (in `o.items`) a Results item answers: the successful item whose
+/// Target is the Results item's Source (plain, property and `?list=TNDS` Gets name the
+/// requested URI), else the first successful `?list=` item whose node holds it (`Struct`
+/// and `StructData` name each node, facts §4.6). `None` if no item matches.
+fn result_owner(o: &CommandOutcome, r: &Item) -> Option<usize> {
+    let src = r.source.as_ref().map(|l| l.loc_uri.as_str())?;
+    let ok = |it: &&dm_tree::ItemStatus| it.code.is_success();
+    let target = |it: &dm_tree::ItemStatus| it.target.clone().unwrap_or_default();
+    if let Some(k) = o.items.iter().position(|it| ok(&it) && target(it) == src) {
+        return Some(k);
+    }
+    let bare = |u: &str| u.trim_start_matches("./").trim_end_matches('/').to_owned();
+    let src = bare(src);
+    o.items.iter().position(|it| {
+        let t = target(it);
+        let Some((node, _)) = t.split_once("?list=") else {
+            return false;
+        };
+        let node = bare(node);
+        ok(&it)
+            && (node.is_empty()
+                || node == "."
+                || src == node
+                || src.starts_with(&format!("{node}/")))
+    })
 }
 
 fn cmd_no_resp(cmd: &Command) -> bool {

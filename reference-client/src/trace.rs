@@ -83,6 +83,7 @@ pub fn end_name(end: &crate::session::EndReason) -> String {
         EndReason::AbortedByClient => "aborted by the device (1223)".into(),
         EndReason::AuthFailed(c) => format!("our credentials were refused ({})", c.as_u16()),
         EndReason::ServerNotAuthenticated => "the server did not authenticate".into(),
+        EndReason::Refused(c) => format!("the server refused our message ({})", c.as_u16()),
         EndReason::Protocol(why) => format!("protocol error: {why}"),
     }
 }

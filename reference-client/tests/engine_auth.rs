@@ -262,3 +262,273 @@ async fn md5_challenge_and_nonce_rotation(#[case] stale: bool) {
     assert!(auth::verify_md5(&digest(&reqs[1]), "dev", "devpass", used));
     assert_eq!(session.client_nonce_to_store(), Some(&b"n2"[..]));
 }
+
+/// The md5 `Cred` a server sends for user `srv` / `srvpass` over `nonce` (facts §6.1).
+fn server_md5_cred(nonce: &[u8]) -> String {
+    format!(
+        r#"<Cred><Meta><Type xmlns="syncml:metinf">{MD5}</Type><Format xmlns="syncml:metinf">b64</Format></Meta><Data>{}</Data></Cred>"#,
+        auth::md5_credential("srv", "srvpass", nonce)
+    )
+}
+
+/// The NextNonce of the Chal on a client message's SyncHdr Status, if any.
+fn client_next_nonce(req: &Request) -> Option<Vec<u8>> {
+    let st = common::statuses(req.msg())
+        .into_iter()
+        .find(|s| s.cmd_ref == "0")?;
+    let n = st.chal.as_ref()?.meta.next_nonce.as_deref()?;
+    Some(auth::b64_decode(n).unwrap())
+}
+
+/// What session 1 does after the device checked the server's md5 credentials.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum After {
+    /// The server's package 2 has no command: the session ends, nothing is sent (§2.2).
+    NothingSent,
+    /// The reply carrying the Chal reaches the server, which answers it.
+    Delivered,
+    /// The server answers the reply carrying the Chal with HTTP 500 and does not take it.
+    HttpError,
+}
+
+/// facts §6.2: the nonce the device stores for the server's next credentials is the one the
+/// server actually received (or none); a Chal that was never sent or not taken changes
+/// nothing. Two sessions in a row against a server that keeps the last nonce it received:
+/// the second session's md5 credentials are accepted (212).
+#[rstest]
+#[case::nothing_sent(After::NothingSent)]
+#[case::delivered(After::Delivered)]
+#[case::http_error(After::HttpError)]
+#[tokio::test]
+async fn server_nonce_stored_only_once_delivered(#[case] after: After) {
+    use std::sync::{Arc, Mutex};
+    // The server's copy of the nonce the device expects (a real server's AAuthData).
+    let known: Arc<Mutex<Vec<u8>>> = Arc::new(Mutex::new(b"srv-0".to_vec()));
+    let k = known.clone();
+    let server = serve(move |_, req, url| {
+        let first_session = req.msg().hdr.session_id == "7F";
+        if req.msg().hdr.msg_id == "1" {
+            // Package 2: md5 credentials over the nonce the server knows.
+            let cmds = if first_session && after == After::NothingSent {
+                String::new()
+            } else {
+                GET_MAN.to_owned()
+            };
+            let cred = server_md5_cred(&k.lock().unwrap());
+            let body = format!("{}{cmds}", hdr_status(req, url, 200, ""));
+            return Reply::xml(server_xml(req, 1, url, &cred, &body, true));
+        }
+        if first_session && after == After::HttpError {
+            return Reply::http_status(500);
+        }
+        if let Some(n) = client_next_nonce(req) {
+            *k.lock().unwrap() = n;
+        }
+        let body = hdr_status(req, url, 200, "");
+        Reply::xml(server_xml(req, 2, url, "", &body, true))
+    })
+    .await;
+    let initial = b"srv-0".to_vec();
+
+    // Session 1.
+    let mut tree = device(&server.url);
+    let mut cfg = config(&server.url);
+    cfg.server_auth = Some(creds(AuthType::Md5, "srv", "srvpass", &initial));
+    let mut s1 = Session::new(cfg.clone());
+    let r1 = run(&mut tree, &mut s1, Encoding::Xml, &mut NoTester).await;
+    let reqs = server.requests();
+    match after {
+        After::NothingSent => {
+            assert_eq!(r1.unwrap().end, EndReason::Completed);
+            assert_eq!(reqs.len(), 1, "nothing sent after package 2");
+        }
+        After::Delivered => {
+            assert_eq!(r1.unwrap().end, EndReason::Completed);
+            assert_eq!(status_code(reqs[1].msg(), "0"), Some(212));
+            assert!(
+                client_next_nonce(&reqs[1]).is_some(),
+                "md5 Chal with a nonce"
+            );
+        }
+        After::HttpError => {
+            assert!(matches!(
+                r1,
+                Err(dm_client::driver::DriverError::HttpStatus { status: 500 })
+            ));
+            assert!(client_next_nonce(&reqs[1]).is_some(), "the Chal went out");
+        }
+    }
+    let stored = s1.server_nonce_to_store().map(<[u8]>::to_vec);
+    let server_has = known.lock().unwrap().clone();
+    match after {
+        After::Delivered => assert_eq!(stored.as_ref(), Some(&server_has)),
+        _ => assert_eq!(stored, None, "no nonce reached the server"),
+    }
+    assert_eq!(stored.clone().unwrap_or(initial), server_has);
+
+    // Session 2 with what the device stored.
+    cfg.session_id = "80".into();
+    cfg.server_auth = Some(creds(
+        AuthType::Md5,
+        "srv",
+        "srvpass",
+        &stored.unwrap_or_else(|| b"srv-0".to_vec()),
+    ));
+    let mut s2 = Session::new(cfg);
+    let r2 = run(&mut tree, &mut s2, Encoding::Xml, &mut NoTester)
+        .await
+        .unwrap();
+    assert_eq!(r2.end, EndReason::Completed);
+    let reqs: Vec<Request> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.msg().hdr.session_id == "80")
+        .collect();
+    assert_eq!(
+        status_code(reqs[1].msg(), "0"),
+        Some(212),
+        "the server's credentials over the nonce it knows are accepted"
+    );
+    assert_eq!(status_code(reqs[1].msg(), "3"), Some(200));
+}
+
+/// Basic server credentials: the Chal carries no NextNonce (facts §6.2), so there is no
+/// server nonce to store.
+#[tokio::test]
+async fn basic_server_auth_issues_no_nonce() {
+    let server = serve(|n, req, url| {
+        if n == 0 {
+            let cred = format!(
+                r#"<Cred><Meta><Type xmlns="syncml:metinf">syncml:auth-basic</Type><Format xmlns="syncml:metinf">b64</Format></Meta><Data>{}</Data></Cred>"#,
+                auth::basic_credential("srv", "srvpass")
+            );
+            let body = format!("{}{GET_MAN}", hdr_status(req, url, 200, ""));
+            Reply::xml(server_xml(req, 1, url, &cred, &body, true))
+        } else {
+            Reply::xml(server_xml(req, 2, url, "", &hdr_status(req, url, 200, ""), true))
+        }
+    })
+    .await;
+    let mut tree = device(&server.url);
+    let mut cfg = config(&server.url);
+    cfg.server_auth = Some(creds(AuthType::Basic, "srv", "srvpass", b""));
+    let mut session = Session::new(cfg);
+    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
+        .await
+        .unwrap();
+    assert_eq!(run.end, EndReason::Completed);
+    let reqs = server.requests();
+    assert_eq!(status_code(reqs[1].msg(), "0"), Some(212));
+    assert_eq!(client_next_nonce(&reqs[1]), None);
+    assert_eq!(session.server_nonce_to_store(), None);
+}
+
+/// A SyncHdr Status refusing the whole message (neither success nor the 401/407 of the
+/// authentication flow) ends the session with `Refused`: nothing more is sent, the server's
+/// commands are not executed; a code SyncML does not define is also a deviation (facts
+/// §3.1, §6.2).
+#[rstest]
+#[case::forbidden(403, false)]
+#[case::command_failed(500, false)]
+#[case::sync_failed(512, false)]
+#[case::unknown(599, true)]
+#[tokio::test]
+async fn synchdr_refusal_ends_the_session(#[case] code: u16, #[case] unknown: bool) {
+    let server = serve(move |n, req, url| {
+        let body = format!(
+            "{}<Replace><CmdID>2</CmdID><Item><Target><LocURI>./DMAcc/srvA/Name</LocURI></Target><Data>B</Data></Item></Replace>{GET_MAN}",
+            hdr_status(req, url, code, "")
+        );
+        Reply::xml(server_xml(req, n + 1, url, "", &body, true))
+    })
+    .await;
+    let mut tree = device(&server.url);
+    let mut session = Session::new(config(&server.url));
+    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
+        .await
+        .unwrap();
+    assert_eq!(
+        run.end,
+        EndReason::Refused(dm_protocol::codes::StatusCode::from_u16(code))
+    );
+    assert_eq!(server.requests().len(), 1, "nothing sent after the refusal");
+    assert_eq!(
+        tree.value_str("./DMAcc/srvA/Name").unwrap(),
+        "A",
+        "the refused message's Replace is not executed"
+    );
+    let noted = session
+        .deviations()
+        .iter()
+        .any(|d| d.msg_id == "1" && d.what.contains("not a SyncML status code"));
+    assert_eq!(noted, unknown);
+}
+
+/// facts §6.2: a server that failed to authenticate gets only Status. A queued Generic
+/// Alert 1226 (asynchronous Exec completion) stays queued and goes in the first reply to
+/// an authenticated message.
+#[tokio::test]
+async fn completions_wait_for_an_authenticated_server() {
+    let server = serve(|n, req, url| match n {
+        0 => {
+            let body = format!("{}{GET_MAN}", hdr_status(req, url, 200, ""));
+            Reply::xml(server_xml(req, 1, url, "", &body, true))
+        }
+        1 => {
+            let cred = format!(
+                r#"<Cred><Meta><Type xmlns="syncml:metinf">syncml:auth-basic</Type><Format xmlns="syncml:metinf">b64</Format></Meta><Data>{}</Data></Cred>"#,
+                auth::basic_credential("srv", "srvpass")
+            );
+            let body = format!("{}{GET_MAN}", hdr_status(req, url, 200, ""));
+            Reply::xml(server_xml(req, 2, url, &cred, &body, true))
+        }
+        _ => Reply::xml(server_xml(req, 3, url, "", &hdr_status(req, url, 200, ""), true)),
+    })
+    .await;
+    let mut tree = device(&server.url);
+    tree.complete_exec(dm_tree::Completion {
+        correlator: Some("c-1".into()),
+        source: dm_protocol::uri::NodeUri::parse("./DevInfo").unwrap(),
+        alert_type: "urn:example:done".into(),
+        format: "int".into(),
+        mark: None,
+        data: "1200".into(),
+        server: None,
+    });
+    let mut cfg = config(&server.url);
+    cfg.server_auth = Some(creds(AuthType::Basic, "srv", "srvpass", b""));
+    let mut session = Session::new(cfg);
+    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
+        .await
+        .unwrap();
+    assert_eq!(run.end, EndReason::Completed);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 3);
+    let generic = |r: &Request| {
+        r.msg()
+            .body
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Alert(a)
+                    if a.code == Some(dm_protocol::codes::AlertCode::GenericAlert) =>
+                {
+                    a.correlator.clone()
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(status_code(reqs[1].msg(), "0"), Some(407));
+    assert!(
+        reqs[1]
+            .msg()
+            .body
+            .commands
+            .iter()
+            .all(|c| matches!(c, Command::Status(_))),
+        "only Status to an unauthenticated server"
+    );
+    assert_eq!(status_code(reqs[2].msg(), "0"), Some(212));
+    assert_eq!(generic(&reqs[2]), vec!["c-1".to_owned()]);
+}

@@ -341,3 +341,245 @@ async fn incoming_large_object(#[case] ending: Ending) {
         }
     }
 }
+
+/// Run `f` on its own thread and wait at most `secs` for it: a session that loops forever
+/// fails the test instead of hanging it.
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(v) => v,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the session did not end within {secs} s (endless loop?)")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            panic!("the session thread panicked (its message is above)")
+        }
+    }
+}
+
+const TNDS_GET: &str =
+    "<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo?list=TNDS+Value</LocURI></Target></Item></Get>";
+
+/// The TNDS document the device answers `TNDS_GET` with, as XML text.
+fn tnds_reference() -> String {
+    let mut tree = device("http://127.0.0.1:1/dm");
+    let get = dm_protocol::codec::decode(
+        format!(
+            r#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>d</LocURI></Target><Source><LocURI>s</LocURI></Source></SyncHdr><SyncBody>{TNDS_GET}</SyncBody></SyncML>"#
+        )
+        .as_bytes(),
+        dm_protocol::codec::DecodeOptions::LENIENT,
+    )
+    .unwrap()
+    .message
+    .body
+    .commands
+    .remove(0);
+    let o = dm_tree::Processor::new().process(
+        &mut tree,
+        &dm_tree::Principal::server("srvA"),
+        &get,
+        &mut dm_tree::NoHooks,
+    );
+    match o.results[0].data.as_ref() {
+        Some(Data::Markup(m)) => m.to_xml(),
+        other => panic!("TNDS markup expected, got {other:?}"),
+    }
+}
+
+/// A `?list=TNDS` Results (embedded markup) that does not fit the server's MaxMsgSize is
+/// chunked as its XML text: the session ends, every message fits, the first chunk carries
+/// the TNDS Meta Type and Meta/Size, and the server reassembles the TNDS document (facts
+/// §8, §9.2).
+#[test]
+fn tnds_results_over_max_msg_size_go_in_chunks() {
+    const LIMIT: u64 = 1300;
+    let reference = tnds_reference();
+    let (end, reqs) = within(30, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let server = serve(|n, req, url| {
+                if n > 0 {
+                    return continuation(n, req, url);
+                }
+                let body = format!("{}{TNDS_GET}", hdr_status(req, url, 200, ""));
+                let meta = meta_sizes(Some(LIMIT), None);
+                Reply::xml(server_xml(req, 1, url, &meta, &body, true))
+            })
+            .await;
+            let mut tree = device(&server.url);
+            let mut session = Session::new(config(&server.url));
+            let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
+                .await
+                .unwrap();
+            (run.end, server.requests())
+        })
+    });
+    assert_eq!(end, EndReason::Completed);
+    let reqs: Vec<Request> = reqs.into_iter().skip(1).collect();
+    let chunks: Vec<Results> = reqs
+        .iter()
+        .flat_map(|r| results(r.msg()).into_iter().cloned())
+        .collect();
+    assert!(chunks.len() >= 2, "{} chunks", chunks.len());
+    let mut whole = String::new();
+    for (k, r) in chunks.iter().enumerate() {
+        assert_eq!(r.cmd_ref, "2");
+        let item = &r.items[0];
+        assert_eq!(item.more_data, k + 1 < chunks.len());
+        if k == 0 {
+            let meta = item.meta.as_ref().expect("Meta on the first chunk");
+            assert_eq!(
+                meta.type_.as_deref(),
+                Some("application/vnd.syncml.dmtnds+xml")
+            );
+            assert_eq!(meta.size, Some(reference.len() as u64));
+        }
+        let Some(Data::Text(t)) = &item.data else {
+            panic!("chunks carry text, got {:?}", item.data)
+        };
+        whole.push_str(&t[..]);
+    }
+    for r in &reqs {
+        assert!(r.bytes.len() as u64 <= LIMIT, "{} bytes", r.bytes.len());
+    }
+    assert_eq!(whole, reference);
+    let parsed = dm_protocol::model::RawNodes::from_xml(&whole).unwrap();
+    assert!(!parsed.is_empty());
+    assert!(whole.contains("MgmtTree"));
+}
+
+/// A Get with several items where one value is over the server's MaxObjSize: that item is
+/// answered 413 and has no Results; the other keeps 200 and its Results (facts §8, §3.2).
+#[tokio::test]
+async fn one_item_over_max_obj_size_is_refused_alone() {
+    let server = serve(|n, req, url| {
+        if n > 0 {
+            return continuation(n, req, url);
+        }
+        let body = format!(
+            "{}<Replace><CmdID>2</CmdID><Item><Target><LocURI>./DMAcc/srvA/Name</LocURI></Target><Data>{}</Data></Item></Replace>\
+             <Get><CmdID>3</CmdID><Item><Target><LocURI>./DMAcc/srvA/Name</LocURI></Target></Item><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>",
+            hdr_status(req, url, 200, ""),
+            big_value(300)
+        );
+        Reply::xml(server_xml(req, 1, url, &meta_sizes(None, Some(100)), &body, true))
+    })
+    .await;
+    let mut tree = device(&server.url);
+    let mut session = Session::new(config(&server.url));
+    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
+        .await
+        .unwrap();
+    assert_eq!(run.end, EndReason::Completed);
+    let pkg3 = server.requests()[1].msg().clone();
+    let get_statuses: Vec<(String, u16)> = common::statuses(&pkg3)
+        .into_iter()
+        .filter(|s| s.cmd_ref == "3")
+        .map(|s| (s.target_refs.join(","), s.code.as_u16()))
+        .collect();
+    assert_eq!(
+        get_statuses,
+        vec![
+            ("./DMAcc/srvA/Name".to_owned(), 413),
+            ("./DevInfo/Man".to_owned(), 200)
+        ]
+    );
+    let res = results(&pkg3);
+    assert_eq!(res.len(), 1);
+    let sources: Vec<&str> = res[0]
+        .items
+        .iter()
+        .filter_map(|i| i.source.as_ref().map(|l| l.loc_uri.as_str()))
+        .collect();
+    assert_eq!(sources, vec!["./DevInfo/Man"]);
+    assert_eq!(res[0].items[0].data, Some(Data::Text("Acme".into())));
+}
+
+/// A reply that cannot fit the server's tiny MaxMsgSize even alone is sent whole; the note
+/// is an `OwnDeviation` with our MsgID, not a `Deviation` (whose MsgID is the server's).
+#[tokio::test]
+async fn own_oversized_message_is_an_own_deviation() {
+    let server = serve(|n, req, url| {
+        if n > 0 {
+            return continuation(n, req, url);
+        }
+        let body = format!(
+            "{}<Replace><CmdID>2</CmdID><Item><Target><LocURI>./DMAcc/srvA/Name</LocURI></Target><Data>B</Data></Item></Replace>",
+            hdr_status(req, url, 200, "")
+        );
+        Reply::xml(server_xml(req, 1, url, &meta_sizes(Some(200), None), &body, true))
+    })
+    .await;
+    let mut tree = device(&server.url);
+    let mut session = Session::new(config(&server.url));
+    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
+        .await
+        .unwrap();
+    assert_eq!(run.end, EndReason::Completed);
+    let reqs = server.requests();
+    assert_eq!(status_code(reqs[1].msg(), "2"), Some(200), "sent whole");
+    let own = session.own_deviations();
+    assert_eq!(own.len(), 1, "{own:?}");
+    assert_eq!(own[0].our_msg_id, reqs[1].msg().hdr.msg_id);
+    assert!(own[0].what.contains("does not fit"));
+    assert!(
+        session.deviations().is_empty(),
+        "nothing wrong in the server's messages: {:?}",
+        session.deviations()
+    );
+}
+
+/// A server message over the MaxMsgSize we announced is a deviation (facts §1.3: the peer
+/// must not exceed it) and is still processed; a message under it is not.
+#[tokio::test]
+async fn server_message_over_our_max_msg_size_is_noted() {
+    const OURS: u64 = 700;
+    let server = serve(|n, req, url| {
+        if n > 0 {
+            return Reply::xml(server_xml(req, 2, url, "", &hdr_status(req, url, 200, ""), true));
+        }
+        let mut body = hdr_status(req, url, 200, "");
+        for i in 0..10 {
+            body.push_str(&format!(
+                "<Get><CmdID>{}</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>",
+                i + 2
+            ));
+        }
+        Reply::xml(server_xml(req, 1, url, "", &body, true))
+    })
+    .await;
+    let mut tree = device(&server.url);
+    let mut cfg = config(&server.url);
+    cfg.max_msg_size = Some(OURS);
+    let mut session = Session::new(cfg);
+    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
+        .await
+        .unwrap();
+    assert_eq!(run.end, EndReason::Completed);
+    let received: Vec<usize> = run
+        .exchanges
+        .iter()
+        .filter(|e| e.direction == dm_client::driver::Direction::Received)
+        .map(|e| e.bytes.len())
+        .collect();
+    assert!(received[0] as u64 > OURS && received[1] as u64 <= OURS);
+    let over: Vec<&str> = session
+        .deviations()
+        .iter()
+        .filter(|d| d.what.contains("MaxMsgSize 700 we announced"))
+        .map(|d| d.msg_id.as_str())
+        .collect();
+    assert_eq!(over, vec!["1"]);
+    let pkg3 = server.requests()[1].msg().clone();
+    for id in 2..12 {
+        assert_eq!(status_code(&pkg3, &id.to_string()), Some(200), "Get {id}");
+    }
+    assert_eq!(results(&pkg3).len(), 10, "processed anyway");
+}

@@ -113,6 +113,7 @@ async fn replace_bytes_sends_a_malformed_message() {
             return Reply {
                 body: Vec::new(),
                 headers: vec![],
+                ..Reply::default()
             };
         }
         get_then_end(n, req, url)

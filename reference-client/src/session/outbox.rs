@@ -118,7 +118,13 @@ impl Outbox {
                         break;
                     }
                     match c {
-                        Command::Results(r) if r.items.iter().any(|i| i.data.is_some()) => {
+                        // Only items with data to cut: a Results of data-less or empty items
+                        // cannot shrink, and chunking it again would never end.
+                        Command::Results(r)
+                            if r.items
+                                .iter()
+                                .any(|i| i.data.as_ref().is_some_and(|d| !is_empty_data(d))) =>
+                        {
                             for p in into_chunkings(r).into_iter().rev() {
                                 self.queue.push_front(p);
                             }
@@ -180,7 +186,8 @@ fn fits(hdr: &SyncHdr, cmds: &[Command], limit: Option<u64>, encoding: Encoding)
 }
 
 /// One Chunking per item of a Results that does not fit (items without data stay whole in
-/// a Results of their own).
+/// a Results of their own). Embedded markup (a TNDS document) is chunked as its XML text;
+/// the item's Meta (Type, Format) is kept (facts §8, §9.2).
 fn into_chunkings(r: Results) -> Vec<Piece> {
     let template = Results {
         items: Vec::new(),
@@ -190,6 +197,7 @@ fn into_chunkings(r: Results) -> Vec<Piece> {
         .into_iter()
         .map(|item| match item.data.clone() {
             Some(data) if !is_empty_data(&data) => {
+                let data = as_chunkable(data);
                 let total = data_len(&data) as u64;
                 Piece::Chunked(Box::new(Chunking {
                     results: template.clone(),
@@ -262,12 +270,20 @@ fn largest_fitting(
     (lo > 0 && try_len(lo)).then_some(lo)
 }
 
+/// The data's length as carried: embedded markup counts by its XML text.
 fn data_len(d: &Data) -> usize {
     match d {
         Data::Text(t) => t.len(),
         Data::Binary(b) => b.len(),
-        // Embedded markup is not chunked: it goes whole.
-        Data::Markup(_) => 0,
+        Data::Markup(m) => m.to_xml().len(),
+    }
+}
+
+/// Data in a form that can be cut: markup becomes its XML text.
+fn as_chunkable(d: Data) -> Data {
+    match d {
+        Data::Markup(m) => Data::Text(m.to_xml()),
+        other => other,
     }
 }
 
@@ -297,7 +313,7 @@ fn split_data(d: &Data, n: usize) -> (Data, Data) {
                 Data::Binary(bytes[cut..].to_vec()),
             )
         }
-        Data::Markup(_) => (d.clone(), Data::Text(String::new())),
+        Data::Markup(m) => split_data(&Data::Text(m.to_xml()), n),
     }
 }
 
@@ -331,6 +347,41 @@ mod tests {
             source: Locator::uri("IMEI:1"),
             ..SyncHdr::default()
         }
+    }
+
+    /// A Results whose only item has empty data and does not fit even alone is sent whole
+    /// (noted as oversized) instead of being chunked again and again.
+    #[test]
+    fn empty_data_results_that_cannot_fit_end() {
+        let st = Command::Alert(dm_protocol::model::Alert::default());
+        let mut ob = Outbox::default();
+        ob.push_front_all(vec![Command::Results(Results {
+            cmd_ref: "3".into(),
+            items: vec![Item {
+                source: Some(Locator::uri(format!("./{}", "a".repeat(400)))),
+                data: Some(Data::Text(String::new())),
+                ..Item::default()
+            }],
+            ..Results::default()
+        })]);
+        let f = ob.fill(&hdr(), &st, Some(300), Encoding::Xml);
+        assert_eq!(f.commands.len(), 1);
+        assert_eq!(f.oversized.as_deref(), Some("Results"));
+        assert!(ob.is_empty());
+    }
+
+    /// Embedded markup counts by its XML text and is cut as that text.
+    #[test]
+    fn markup_counts_and_splits_as_xml_text() {
+        let Ok(m) = dm_protocol::model::RawNodes::from_xml("<MgmtTree><Node/></MgmtTree>") else {
+            panic!("well-formed markup")
+        };
+        let xml = m.to_xml();
+        assert!(!xml.is_empty());
+        assert_eq!(data_len(&Data::Markup(m.clone())), xml.len());
+        let (a, b) = split_data(&Data::Markup(m), 3);
+        assert_eq!(a, Data::Text(xml[..3].to_owned()));
+        assert_eq!(b, Data::Text(xml[3..].to_owned()));
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// Extra headers.
     pub headers: Vec<(String, String)>,
+    /// The HTTP status; `None` is 200.
+    pub status: Option<u16>,
 }
 
 impl Reply {
@@ -66,6 +68,16 @@ impl Reply {
         Reply {
             body: text.into_bytes(),
             headers: Vec::new(),
+            status: None,
+        }
+    }
+
+    /// An empty answer with HTTP status `status` (e.g. 500: the server did not take the
+    /// message).
+    pub fn http_status(status: u16) -> Reply {
+        Reply {
+            status: Some(status),
+            ..Reply::default()
         }
     }
 
@@ -162,7 +174,7 @@ where
                                 .message;
                             reply.body = codec::encode(&m, Encoding::Wbxml).unwrap();
                         }
-                        let mut b = hyper::Response::builder();
+                        let mut b = hyper::Response::builder().status(reply.status.unwrap_or(200));
                         if !reply
                             .headers
                             .iter()
