@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::account::{self, AccountError, DeviceAccount};
 use crate::driver::{self, DriverError, Exchange};
 use crate::profile::{DeviceProfile, ProfileError};
-use crate::session::{ClientFaults, Deviation, EndReason, Initiation, Session, SessionConfig};
+use crate::session::{
+    ClientFaults, Deviation, EndReason, Initiation, OwnDeviation, Session, SessionConfig,
+};
 use crate::tester::{Dropped, NoTester, TesterHooks};
 use crate::transport::{Transport, TransportError};
 use crate::ui::{UiEvent, UiHooks, UiPolicy};
@@ -144,6 +146,9 @@ pub struct SessionReport {
     pub dropped: Option<Dropped>,
     /// Protocol deviations the client noticed in the server's messages.
     pub deviations: Vec<Deviation>,
+    /// Rules the device itself could not keep (e.g. a command larger than the server's
+    /// MaxMsgSize, sent whole), by our MsgID.
+    pub own_deviations: Vec<OwnDeviation>,
     /// Every alert the UI policy saw.
     pub ui_events: Vec<UiEvent>,
 }
@@ -541,6 +546,7 @@ impl Device {
             exchanges,
             dropped,
             deviations: session.deviations().to_vec(),
+            own_deviations: session.own_deviations().to_vec(),
             ui_events: hooks.take_events(),
         })
     }

@@ -325,6 +325,12 @@ fn summarize(r: &SessionReport) -> Result<(), Failure> {
             d.msg_id, d.what
         );
     }
+    for d in &r.own_deviations {
+        eprintln!(
+            "dm-client: our message {} breaks a rule: {}",
+            d.our_msg_id, d.what
+        );
+    }
     let head = format!(
         "session {} with {} ({}), {} messages",
         r.session_id,

@@ -26,7 +26,8 @@ use dm_protocol::model::{
     SyncMl,
 };
 use dm_tree::{
-    Clock, CommandHooks, CommandOutcome, Faults, Principal, Processor, SystemClock, Tree,
+    Clock, CommandHooks, CommandOutcome, Completion, Faults, Principal, Processor, SystemClock,
+    Tree,
 };
 
 use outbox::Outbox;
@@ -279,6 +280,8 @@ pub struct Session {
     encoding: Encoding,
     /// Our package still to send (facts §2.4).
     outbox: Outbox,
+    /// Asynchronous Exec completions reported in package 1 (kept for a restarted package 1).
+    pkg1_completions: Vec<Completion>,
     /// Whether our package ends with `Final` once the outbox is empty.
     package_final: bool,
     /// CmdID (and MsgID) of a non-last chunk we sent, whose 213 we wait for (facts §8).
@@ -332,6 +335,7 @@ impl Session {
             clock: Arc::new(SystemClock),
             encoding: Encoding::Xml,
             outbox: Outbox::default(),
+            pkg1_completions: Vec::new(),
             package_final: true,
             awaiting_chunk: None,
             server_max_msg_size: None,
@@ -503,6 +507,14 @@ impl Session {
             let mut a = a.clone();
             a.cmd_id = ids.next();
             commands.push(Command::Alert(a));
+        }
+        // facts §3.5: Execs that finished since the last session (202 then) are reported to
+        // their server in package 1 (taken once: a restarted package 1 repeats them).
+        if !retried {
+            self.pkg1_completions = take_completions_for(tree, &self.cfg.server_id);
+        }
+        for c in &self.pkg1_completions {
+            commands.push(completion_alert(&mut ids, c.clone()));
         }
         SyncMl {
             hdr,
@@ -769,28 +781,12 @@ impl Session {
         // facts §6.2: an unauthenticated server gets only Status; completions stay queued in
         // the tree for the next reply.
         let completions = if server_ok {
-            tree.take_completions()
+            take_completions_for(tree, &self.cfg.server_id)
         } else {
             Vec::new()
         };
         for c in completions {
-            out.push(Command::Alert(Alert {
-                cmd_id: ids.next(),
-                code: Some(AlertCode::GenericAlert),
-                correlator: c.correlator,
-                items: vec![Item {
-                    source: Some(Locator::uri(c.source.to_string())),
-                    meta: Some(Meta {
-                        type_: Some(c.alert_type),
-                        format: Some(c.format),
-                        mark: c.mark,
-                        ..Meta::default()
-                    }),
-                    data: Some(Data::Text(c.data)),
-                    ..Item::default()
-                }],
-                ..Alert::default()
-            }));
+            out.push(completion_alert(&mut ids, c));
         }
         // facts §2.4: a non-final server message is answered without Final, asking for the
         // next message with 1222 when we have nothing but statuses to send.
@@ -1100,6 +1096,41 @@ fn result_owner(o: &CommandOutcome, r: &Item) -> Option<usize> {
                 || node == "."
                 || src == node
                 || src.starts_with(&format!("{node}/")))
+    })
+}
+
+/// The completions for `server_id` (or for no particular server); the others stay queued in
+/// the tree for their own server's session.
+fn take_completions_for(tree: &mut Tree, server_id: &str) -> Vec<Completion> {
+    let (mine, others): (Vec<_>, Vec<_>) = tree
+        .take_completions()
+        .into_iter()
+        .partition(|c| c.server.as_deref().is_none_or(|s| s == server_id));
+    for c in others {
+        tree.complete_exec(c);
+    }
+    mine
+}
+
+/// Generic Alert 1226 reporting an asynchronous Exec's end (facts §3.5): the Exec's
+/// Correlator, Item Source = the executed node, Meta Type/Format/Mark, Data = the result.
+fn completion_alert(ids: &mut CmdIds, c: Completion) -> Command {
+    Command::Alert(Alert {
+        cmd_id: ids.next(),
+        code: Some(AlertCode::GenericAlert),
+        correlator: c.correlator,
+        items: vec![Item {
+            source: Some(Locator::uri(c.source.to_string())),
+            meta: Some(Meta {
+                type_: Some(c.alert_type),
+                format: Some(c.format),
+                mark: c.mark,
+                ..Meta::default()
+            }),
+            data: Some(Data::Text(c.data)),
+            ..Item::default()
+        }],
+        ..Alert::default()
     })
 }
 

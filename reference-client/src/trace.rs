@@ -39,7 +39,8 @@ pub struct TraceLine {
     /// Representation violations found in the message (the codec's rules), then what the
     /// client tolerated (`leniency: …`, see [`crate::driver::leniencies`]).
     pub violations: Vec<String>,
-    /// Protocol deviations the client noticed in this (received) message.
+    /// Protocol deviations the client noticed in this received message; on a sent message,
+    /// rules the device itself could not keep (`ours: …`).
     pub deviations: Vec<String>,
     /// On the session's last line only: how the session ended (`completed`, or the reason it
     /// did not).
@@ -97,12 +98,22 @@ fn line(report: &SessionReport, seq: usize, e: &Exchange) -> TraceLine {
         Err(err) => (None, Some(err.to_string()), None),
     };
     let received = e.direction == Direction::Received;
-    let deviations = report
-        .deviations
-        .iter()
-        .filter(|d| received && msg_id.as_deref() == Some(d.msg_id.as_str()))
-        .map(|d| d.what.clone())
-        .collect();
+    let same = |id: &str| msg_id.as_deref() == Some(id);
+    let deviations = if received {
+        report
+            .deviations
+            .iter()
+            .filter(|d| same(&d.msg_id))
+            .map(|d| d.what.clone())
+            .collect()
+    } else {
+        report
+            .own_deviations
+            .iter()
+            .filter(|d| same(&d.our_msg_id))
+            .map(|d| format!("ours: {}", d.what))
+            .collect()
+    };
     TraceLine {
         session_id: report.session_id.clone(),
         server_id: report.server_id.clone(),

@@ -475,3 +475,54 @@ fn async_exec_completion_becomes_a_generic_alert() {
         Some("urn:example:done")
     );
 }
+
+/// facts §3.5: an Exec that finished after its session (answered 202 then) is reported to
+/// its own server in the next package 1, Correlator echoed; another server's completion
+/// stays queued, and a restarted package 1 (after 401) repeats the report.
+#[test]
+fn completions_go_to_their_server_in_package_1() {
+    let mut t = device();
+    let done = |server: &str, correlator: &str| dm_tree::Completion {
+        correlator: Some(correlator.into()),
+        source: "./Job".parse().unwrap(),
+        alert_type: "urn:example:done".into(),
+        format: "int".into(),
+        mark: None,
+        data: "1200".into(),
+        server: Some(server.into()),
+    };
+    t.complete_exec(done("srvA", "for-a"));
+    t.complete_exec(done("srvB", "for-b"));
+    let mut cfg = config();
+    cfg.client_auth = Some(Credentials {
+        auth_type: AuthType::Basic,
+        name: "dev".into(),
+        secret: "pw".into(),
+        nonce: vec![],
+    });
+    let mut s = Session::new(cfg);
+    let correlators = |m: &dm_protocol::model::SyncMl| -> Vec<String> {
+        m.body
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Alert(a) if a.code == Some(AlertCode::GenericAlert) => {
+                    a.correlator.clone()
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let p1 = s.start(&mut t);
+    assert_eq!(correlators(&p1), ["for-a"]);
+    let refused = server(1, "", &hdr_status("1", 401, MD5_CHAL), true);
+    let again = sent(s.handle(&mut t, &refused, &mut NoHooks));
+    assert_eq!(
+        correlators(&again),
+        ["for-a"],
+        "the retry repeats the report"
+    );
+    let left = t.take_completions();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].correlator.as_deref(), Some("for-b"));
+}
