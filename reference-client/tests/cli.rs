@@ -441,15 +441,22 @@ async fn send_pkg0(transport: &str, addr: std::net::SocketAddr, bytes: &[u8]) {
     }
 }
 
-/// `dm-client run --max-sessions 1` with its stdout lines on a channel.
+/// `dm-client run --max-sessions N` with its stdout lines on a channel.
 fn spawn_run(
     state: &str,
+    sessions: usize,
 ) -> (
     std::process::Child,
     tokio::sync::mpsc::UnboundedReceiver<String>,
 ) {
     let mut child = Command::new(BIN)
-        .args(["run", "--state", state, "--max-sessions", "1"])
+        .args([
+            "run",
+            "--state",
+            state,
+            "--max-sessions",
+            &sessions.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -492,7 +499,7 @@ async fn run_turns_notifications_into_sessions(#[case] transport: &str) {
     let extra =
         format!("[ui]\nmode = \"reject\"\n\n[notification.{transport}]\nbind = \"127.0.0.1:0\"\n");
     let state = init(tmp.path(), &profile(tmp.path(), &acc, &extra)).await;
-    let (mut child, mut rx) = spawn_run(&state);
+    let (mut child, mut rx) = spawn_run(&state, 1);
     let first = rx.recv().await.unwrap();
     let addr: std::net::SocketAddr = first
         .strip_prefix(&format!("listening {transport} "))
@@ -561,7 +568,7 @@ async fn run_follows_a_resync_notification() {
     );
     let extra = "[notification.udp]\nbind = \"127.0.0.1:0\"\n";
     let state = init(tmp.path(), &profile(tmp.path(), &acc, extra)).await;
-    let (mut child, mut rx) = spawn_run(&state);
+    let (mut child, mut rx) = spawn_run(&state, 1);
     let first = rx.recv().await.unwrap();
     let addr = first.strip_prefix("listening udp ").unwrap().to_owned();
     let bytes = Notification {
@@ -638,4 +645,139 @@ async fn client_event_goes_in_package_1() {
     let meta = ev.items[0].meta.as_ref().unwrap();
     assert_eq!(meta.type_.as_deref(), Some("org.example.battery.low"));
     assert_eq!(meta.format.as_deref(), Some("chr"));
+}
+
+/// facts §6.2 + §7.2 across sessions: the device authenticates the server with md5 and gives
+/// it a fresh nonce in its Chal; that nonce is kept (SRVCRED AAuthData), so the server's
+/// next package #0 digest and its next credentials must use it — and do verify.
+#[tokio::test]
+async fn server_nonce_rotates_through_notifications() {
+    use std::sync::{Arc, Mutex};
+    let nonce: Arc<Mutex<Vec<u8>>> = Arc::new(Mutex::new(b"sn".to_vec()));
+    let server = serve({
+        let nonce = nonce.clone();
+        move |n, req, url| {
+            let m = req.msg();
+            // The device's Chal on its SyncHdr Status carries our next nonce.
+            if let Some(next) = common::statuses(m)
+                .iter()
+                .find(|s| s.cmd_ref == "0")
+                .and_then(|s| s.chal.as_ref())
+                .and_then(|c| c.meta.next_nonce.clone())
+            {
+                *nonce.lock().unwrap() = auth::b64_decode(&next).unwrap();
+            }
+            let package1 = m.body.commands.iter().any(|c| {
+                matches!(c, DmCommand::Alert(a) if a.code == Some(AlertCode::ServerInitiatedMgmt))
+            });
+            if package1 {
+                let cred = format!(
+                    r#"<Cred><Meta><Type xmlns="syncml:metinf">syncml:auth-md5</Type><Format xmlns="syncml:metinf">b64</Format></Meta><Data>{}</Data></Cred>"#,
+                    auth::md5_credential("srvA", "srvpw", &nonce.lock().unwrap())
+                );
+                let body = format!(
+                    "{}<Get><CmdID>2</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>",
+                    hdr_status(req, url, 200, "")
+                );
+                Reply::xml(server_xml(req, 1, url, &cred, &body, true))
+            } else {
+                Reply::xml(server_xml(req, n + 1, url, "", &hdr_status(req, url, 200, ""), true))
+            }
+        }
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let acc = account(
+        &server.url,
+        "server_auth = { type = \"md5\", name = \"srvA\", secret = \"srvpw\", nonce = \"sn\" }",
+    );
+    let extra = "[notification.udp]\nbind = \"127.0.0.1:0\"\n";
+    let state = init(tmp.path(), &profile(tmp.path(), &acc, extra)).await;
+    let (mut child, mut rx) = spawn_run(&state, 2);
+    let first = rx.recv().await.unwrap();
+    let addr: std::net::SocketAddr = first
+        .strip_prefix("listening udp ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let pkg0 = |session_id, nonce: &[u8]| {
+        Notification {
+            digest: [0; 16],
+            version: 11,
+            ui_mode: UiMode::Background,
+            initiator: Initiator::Server,
+            session_id,
+            server_id: "srvA".into(),
+            vendor: vec![],
+        }
+        .build("srvpw", nonce)
+        .unwrap()
+    };
+    send_pkg0("udp", addr, &pkg0(0x21, b"sn")).await;
+    let one = rx.recv().await.unwrap();
+    assert!(
+        one.contains("session 21 with srvA") && one.ends_with("completed"),
+        "{one}"
+    );
+    let rotated = nonce.lock().unwrap().clone();
+    assert_ne!(rotated, b"sn", "the device issued a new nonce");
+    send_pkg0("udp", addr, &pkg0(0x22, &rotated)).await;
+    let two = rx.recv().await.unwrap();
+    assert!(
+        two.contains("session 22 with srvA") && two.ends_with("completed"),
+        "{two}"
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+    // Both sessions: the server's credentials were accepted (212 on its SyncHdr).
+    let reqs = server.requests();
+    let answers: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.msg().hdr.msg_id == "2")
+        .map(|r| status_code(r.msg(), "0"))
+        .collect();
+    assert_eq!(answers, [Some(212), Some(212)]);
+}
+
+/// A whole session over TLS with mutual authentication (issue 5 item 3): the profile's
+/// trust anchor and client certificate are used; a server the device does not trust is
+/// unreachable (exit 3).
+#[tokio::test]
+async fn session_over_mutual_tls() {
+    use common::pki::{server_tls, Pki};
+    let pki = Pki::new("dm");
+    let device_cert = pki.client();
+    let server = common::serve_tls(server_tls(&pki.server(), Some(&pki)), get_and_replace).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let transport = format!(
+        "[transport]\ntrust_anchors = [{:?}]\nclient_cert = {:?}\nclient_key = {:?}\nretries = 0\n",
+        pki.ca_file, device_cert.chain_file, device_cert.key_file
+    );
+    let text_profile = |url: &str, transport: &str| {
+        format!(
+            "[device]\ndev_id = \"{DEV}\"\nmanufacturer = \"Acme\"\nmodel = \"Sim\"\n\n{transport}\n{}",
+            account(url, "")
+        )
+    };
+    let p = tmp.path().join("tls.toml");
+    std::fs::write(&p, text_profile(&server.url, &transport)).unwrap();
+    let state = init(tmp.path(), &p).await;
+    let out = dm(&["session", "--state", &state]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(server.requests().len(), 2);
+    // Another CA: the server's certificate is not trusted.
+    let other = Pki::new("other");
+    let untrusting = format!(
+        "[transport]\ntrust_anchors = [{:?}]\nretries = 0\n",
+        other.ca_file
+    );
+    let dir2 = tempfile::tempdir().unwrap();
+    let p2 = dir2.path().join("tls.toml");
+    std::fs::write(&p2, text_profile(&server.url, &untrusting)).unwrap();
+    let state2 = init(dir2.path(), &p2).await;
+    let out = dm(&["session", "--state", &state2]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(server.requests().len(), 2, "nothing reached the server");
 }

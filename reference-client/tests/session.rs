@@ -268,6 +268,38 @@ fn nonce_from_an_authenticated_server_may_be_stored() {
 }
 
 #[test]
+fn nonce_from_an_unauthenticated_server_is_not_stored() {
+    // facts §6.2: "never store a nonce from an unauthenticated peer": the account requires
+    // server credentials and the server sends none, so its Chal nonce is not offered for
+    // storing (and its commands are not executed: 407).
+    let mut t = device();
+    let mut cfg = config();
+    cfg.client_auth = Some(Credentials {
+        auth_type: AuthType::Md5,
+        name: "dev".into(),
+        secret: "pw".into(),
+        nonce: b"old".to_vec(),
+    });
+    cfg.server_auth = Some(Credentials {
+        auth_type: AuthType::Md5,
+        name: "srvA".into(),
+        secret: "sp".into(),
+        nonce: b"sn".to_vec(),
+    });
+    let mut s = Session::new(cfg);
+    s.start(&mut t);
+    let m = server(
+        1,
+        "",
+        &format!("{}{REPLACE_NAME}", hdr_status("1", 212, MD5_CHAL)),
+        false,
+    );
+    let reply = sent(s.handle(&mut t, &m, &mut NoHooks));
+    assert_eq!(status(&reply, 0).code, S::MissingCredentials);
+    assert_eq!(s.client_nonce_to_store(), None);
+}
+
+#[test]
 fn server_abort_is_not_answered() {
     // facts §2.3: the client does not answer Alert 1223.
     let mut t = device();

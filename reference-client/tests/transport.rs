@@ -7,13 +7,15 @@
 //! committed. Retries are checked by counting attempts (the error's `attempts` and the
 //! connections the server accepted), never by wall time.
 
+mod common;
+
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::pki::{server_tls, Issued, Pki};
 use dm_client::transport::{
     ClientCertificate, TimeoutPhase, Transport, TransportConfig, TransportError,
 };
@@ -22,114 +24,13 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tempfile::TempDir;
+use rcgen::ExtendedKeyUsagePurpose;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 const XML: &str = "application/vnd.syncml.dm+xml";
 const WBXML: &str = "application/vnd.syncml.dm+wbxml";
-
-// ---------------------------------------------------------------------------------------------
-// Certificates
-
-/// A test CA, and the PEM files of what it issued, in a temporary folder.
-struct Pki {
-    dir: TempDir,
-    ca: CertifiedIssuer<'static, KeyPair>,
-    ca_file: PathBuf,
-}
-
-/// A certificate and key issued by a [`Pki`].
-struct Issued {
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-    chain_file: PathBuf,
-    key_file: PathBuf,
-}
-
-impl Pki {
-    fn new(name: &str) -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("{name} test CA"));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        let ca_file = dir.path().join(format!("{name}-ca.pem"));
-        std::fs::write(&ca_file, ca.pem()).unwrap();
-        Pki { dir, ca, ca_file }
-    }
-
-    fn issue(&self, file: &str, names: &[&str], usage: ExtendedKeyUsagePurpose) -> Issued {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = CertificateParams::new(names).unwrap();
-        params.distinguished_name.push(DnType::CommonName, file);
-        params.extended_key_usages = vec![usage];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &*self.ca).unwrap();
-        let chain_file = self.dir.path().join(format!("{file}.pem"));
-        let key_file = self.dir.path().join(format!("{file}.key"));
-        std::fs::write(&chain_file, cert.pem()).unwrap();
-        std::fs::write(&key_file, key.serialize_pem()).unwrap();
-        Issued {
-            chain: vec![cert.der().clone()],
-            key: PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes()).unwrap(),
-            chain_file,
-            key_file,
-        }
-    }
-
-    fn server(&self) -> Issued {
-        self.issue(
-            "server",
-            &["localhost", "127.0.0.1"],
-            ExtendedKeyUsagePurpose::ServerAuth,
-        )
-    }
-
-    fn client(&self) -> Issued {
-        self.issue("device", &[], ExtendedKeyUsagePurpose::ClientAuth)
-    }
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// A TLS server config with `server`'s certificate; requires client certificates issued by
-/// `client_ca` when given.
-fn server_tls(server: &Issued, client_ca: Option<&Pki>) -> TlsAcceptor {
-    let builder = rustls::ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap();
-    let builder = match client_ca {
-        None => builder.with_no_client_auth(),
-        Some(pki) => {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add(pki.ca.der().clone()).unwrap();
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                roots.into(),
-                provider(),
-            )
-            .build()
-            .unwrap();
-            builder.with_client_cert_verifier(verifier)
-        }
-    };
-    let config = builder
-        .with_single_cert(server.chain.clone(), server.key.clone_key())
-        .unwrap();
-    TlsAcceptor::from(Arc::new(config))
-}
 
 // ---------------------------------------------------------------------------------------------
 // Servers

@@ -18,6 +18,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+pub mod pki;
+
 /// The device's DevId.
 pub const DEV: &str = "IMEI:493005100592800";
 
@@ -116,11 +118,27 @@ pub async fn serve<F>(script: F) -> Server
 where
     F: Fn(usize, &Request, &str) -> Reply + Send + Sync + 'static,
 {
+    serve_over(None, script).await
+}
+
+/// [`serve`] over TLS with `tls` (see [`pki`]); the URL is `https://localhost:PORT/dm`.
+pub async fn serve_tls<F>(tls: tokio_rustls::TlsAcceptor, script: F) -> Server
+where
+    F: Fn(usize, &Request, &str) -> Reply + Send + Sync + 'static,
+{
+    serve_over(Some(tls), script).await
+}
+
+async fn serve_over<F>(tls: Option<tokio_rustls::TlsAcceptor>, script: F) -> Server
+where
+    F: Fn(usize, &Request, &str) -> Reply + Send + Sync + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://127.0.0.1:{}/dm",
-        listener.local_addr().unwrap().port()
-    );
+    let port = listener.local_addr().unwrap().port();
+    let url = match tls {
+        None => format!("http://127.0.0.1:{port}/dm"),
+        Some(_) => format!("https://localhost:{port}/dm"),
+    };
     let seen: Arc<Mutex<Vec<Request>>> = Arc::default();
     let script: Script = {
         let url = url.clone();
@@ -132,7 +150,7 @@ where
             let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
-            let (seen, script) = (seen2.clone(), script.clone());
+            let (seen, script, tls) = (seen2.clone(), script.clone(), tls.clone());
             tokio::spawn(async move {
                 let svc = service_fn(move |req: hyper::Request<Incoming>| {
                     let (seen, script) = (seen.clone(), script.clone());
@@ -188,9 +206,17 @@ where
                         Ok::<_, Infallible>(b.body(Full::new(Bytes::from(reply.body))).unwrap())
                     }
                 });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tcp), svc)
-                    .await;
+                let http = hyper::server::conn::http1::Builder::new();
+                match tls {
+                    None => {
+                        let _ = http.serve_connection(TokioIo::new(tcp), svc).await;
+                    }
+                    Some(tls) => {
+                        if let Ok(stream) = tls.accept(tcp).await {
+                            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                        }
+                    }
+                }
             });
         }
     });
