@@ -558,3 +558,56 @@ fn completions_go_to_their_server_in_package_1() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].correlator.as_deref(), Some("for-b"));
 }
+
+/// facts §6.2: a server that failed to authenticate gets only Status; a completion that
+/// appears mid-session waits in the tree for the first reply to an authenticated message.
+#[test]
+fn mid_session_completions_wait_for_an_authenticated_server() {
+    let mut t = device();
+    let mut cfg = config();
+    cfg.server_auth = Some(Credentials {
+        auth_type: AuthType::Basic,
+        name: "srv".into(),
+        secret: "sp".into(),
+        nonce: vec![],
+    });
+    let mut s = Session::new(cfg);
+    s.start(&mut t);
+    t.complete_exec(dm_tree::Completion {
+        correlator: Some("late".into()),
+        source: "./DevInfo".parse().unwrap(),
+        alert_type: "urn:example:done".into(),
+        format: "int".into(),
+        mark: None,
+        data: "1200".into(),
+        server: None,
+    });
+    let unauthenticated = server(
+        1,
+        "",
+        &format!("{}{REPLACE_NAME}", hdr_status("1", 212, "")),
+        true,
+    );
+    let reply = sent(s.handle(&mut t, &unauthenticated, &mut NoHooks));
+    assert!(reply
+        .body
+        .commands
+        .iter()
+        .all(|c| matches!(c, Command::Status(_))));
+    let cred = format!(
+        r#"<Cred><Meta><Type xmlns="syncml:metinf">syncml:auth-basic</Type><Format xmlns="syncml:metinf">b64</Format></Meta><Data>{}</Data></Cred>"#,
+        dm_protocol::auth::basic_credential("srv", "sp")
+    );
+    let authenticated = server(
+        2,
+        &cred,
+        &format!("{}{REPLACE_NAME}", hdr_status("2", 200, "")),
+        true,
+    );
+    let reply = sent(s.handle(&mut t, &authenticated, &mut NoHooks));
+    let Some(Command::Alert(a)) = reply.body.commands.last() else {
+        panic!("a Generic Alert at the end: {reply:?}")
+    };
+    assert_eq!(a.code, Some(AlertCode::GenericAlert));
+    assert_eq!(a.correlator.as_deref(), Some("late"));
+}
