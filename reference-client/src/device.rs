@@ -5,8 +5,9 @@
 //! - `profile.toml`: the profile given to `init`, with file paths made absolute;
 //! - `tree.db`: the DM tree (SQLite, written durably at every commit, see `dm_tree`);
 //! - `ddf/`: copies of the profile's extra DDF files, loaded at every open;
-//! - `state.json`: the next client-initiated SessionID and the UI answers not yet used,
-//!   replaced atomically (write, fsync, rename);
+//! - `state.json`: the next client-initiated SessionID, the UI answers not yet used and the
+//!   asynchronous Exec completions not yet reported, replaced atomically (write, fsync,
+//!   rename);
 //! - `lock`: held (advisory file lock) while a process uses the directory, so two
 //!   `dm-client` processes never work on the same device at once.
 
@@ -17,8 +18,9 @@ use std::sync::Arc;
 
 use dm_protocol::model::Alert;
 use dm_protocol::tnds::TndsDocument;
+use dm_protocol::uri::NodeUri;
 use dm_tree::standard;
-use dm_tree::{Clock, Faults, ImportMode, Principal, SystemClock, Tree, TreeConfig};
+use dm_tree::{Clock, Completion, Faults, ImportMode, Principal, SystemClock, Tree, TreeConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::account::{self, AccountError, DeviceAccount};
@@ -106,6 +108,51 @@ struct RunState {
     next_session: u64,
     /// The UI policy with the scripted answers not yet used.
     ui: UiPolicy,
+    /// Asynchronous Exec completions not yet reported to their server (facts §3.5).
+    #[serde(default)]
+    completions: Vec<StoredCompletion>,
+}
+
+/// A [`Completion`] as `state.json` keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredCompletion {
+    correlator: Option<String>,
+    source: String,
+    alert_type: String,
+    format: String,
+    mark: Option<String>,
+    data: String,
+    server: Option<String>,
+}
+
+impl From<&Completion> for StoredCompletion {
+    fn from(c: &Completion) -> Self {
+        StoredCompletion {
+            correlator: c.correlator.clone(),
+            source: c.source.to_string(),
+            alert_type: c.alert_type.clone(),
+            format: c.format.clone(),
+            mark: c.mark.clone(),
+            data: c.data.clone(),
+            server: c.server.clone(),
+        }
+    }
+}
+
+impl StoredCompletion {
+    fn restore(&self) -> Result<Completion, String> {
+        Ok(Completion {
+            correlator: self.correlator.clone(),
+            source: NodeUri::parse(&self.source)
+                .map_err(|e| format!("completion source {:?}: {e}", self.source))?,
+            alert_type: self.alert_type.clone(),
+            format: self.format.clone(),
+            mark: self.mark.clone(),
+            data: self.data.clone(),
+            server: self.server.clone(),
+        })
+    }
 }
 
 /// What to run: see [`Device::run_session`].
@@ -336,6 +383,7 @@ impl Device {
         let state = RunState {
             next_session: 0,
             ui: p.ui.clone(),
+            completions: Vec::new(),
         };
         let dev = Device::assemble(dir, p, tree, state, clock, lock);
         // The profile copy is written last: its presence marks a complete device.
@@ -394,6 +442,13 @@ impl Device {
             path: state_path,
             message: e.to_string(),
         })?;
+        for c in &state.completions {
+            let c = c.restore().map_err(|message| DeviceError::BadState {
+                path: dir.join("state.json"),
+                message,
+            })?;
+            tree.complete_exec(c);
+        }
         Ok(Device::assemble(dir, p, tree, state, clock, lock))
     }
 
@@ -403,6 +458,18 @@ impl Device {
             message: e.to_string(),
         })?;
         write_atomically(&self.dir.join("state.json"), &json)
+    }
+
+    /// Persist what must survive a restart besides the tree: the UI answers left and the
+    /// asynchronous Exec completions not yet reported (facts §3.5). Sessions call it; call it
+    /// after completing an Exec outside a session.
+    pub fn save_pending(&mut self) -> Result<(), DeviceError> {
+        let pending = self.tree.take_completions();
+        self.state.completions = pending.iter().map(StoredCompletion::from).collect();
+        for c in pending {
+            self.tree.complete_exec(c);
+        }
+        self.save_state()
     }
 
     /// The state directory.
@@ -533,7 +600,14 @@ impl Device {
             account::store_nonce(&mut self.tree, a, n)?;
         }
         self.state.ui = hooks.policy().clone();
-        self.save_state()?;
+        // facts §3.5: a completion is reported until a session that carried it completes
+        // (at least once: the Correlator lets the server recognise a repeat).
+        if !matches!(result, Ok((EndReason::Completed, _))) {
+            for c in session.reported_completions() {
+                self.tree.complete_exec(c.clone());
+            }
+        }
+        self.save_pending()?;
         let (end, dropped) = match result {
             Ok((end, dropped)) => (Ok(end), dropped),
             Err(e) => (Err(e), None),

@@ -23,7 +23,16 @@ use dm_tree::{GetResult, Principal};
 
 /// A strict OMA DM 1.2 device simulator (the reference client of the conformance suite).
 #[derive(Debug, Parser)]
-#[command(name = "dm-client", version, about, long_about = None)]
+#[command(
+    name = "dm-client",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 done (the session completed normally); 1 the session did not \
+                  complete, or `tree get` found nothing; 2 usage, profile or state-directory \
+                  error; 3 the server could not be reached.\n\
+                  Guide, profile format and examples: docs/reference-client.md"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,9 +65,9 @@ enum Command {
     /// (Alert 1200) for each verified one, until Ctrl-C or --max-sessions.
     ///
     /// The listeners are those of the profile's [notification] table. Prints one
-    /// `listening <udp|tcp|http> ADDR` line per listener, then one line per session,
-    /// declined notification or refused notification (on stderr). A session that fails does
-    /// not stop the device.
+    /// `listening <udp|tcp|http> ADDR` line per listener, then one line per completed session
+    /// or declined notification; sessions that did not complete and refused notifications
+    /// go to stderr. A session that fails does not stop the device.
     Run {
         /// The state directory.
         #[arg(long, value_name = "DIR")]

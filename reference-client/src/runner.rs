@@ -188,7 +188,7 @@ pub async fn run(
         snapshot(dev, &creds);
     }
     listeners.shutdown().await;
-    Ok(())
+    dev.save_pending()
 }
 
 #[cfg(test)]

@@ -282,6 +282,8 @@ pub struct Session {
     outbox: Outbox,
     /// Asynchronous Exec completions reported in package 1 (kept for a restarted package 1).
     pkg1_completions: Vec<Completion>,
+    /// Every completion put into one of our messages (see [`Session::reported_completions`]).
+    reported: Vec<Completion>,
     /// Whether our package ends with `Final` once the outbox is empty.
     package_final: bool,
     /// CmdID (and MsgID) of a non-last chunk we sent, whose 213 we wait for (facts §8).
@@ -336,6 +338,7 @@ impl Session {
             encoding: Encoding::Xml,
             outbox: Outbox::default(),
             pkg1_completions: Vec::new(),
+            reported: Vec::new(),
             package_final: true,
             awaiting_chunk: None,
             server_max_msg_size: None,
@@ -428,6 +431,12 @@ impl Session {
         self.delivered_server_nonce = Some(n);
     }
 
+    /// The asynchronous Exec completions this session put into its messages (Generic Alerts
+    /// 1226, facts §3.5), so a device can report them again if the session did not complete.
+    pub fn reported_completions(&self) -> &[Completion] {
+        &self.reported
+    }
+
     /// Whether the session is over.
     pub fn is_finished(&self) -> bool {
         self.phase == Phase::Done
@@ -512,6 +521,7 @@ impl Session {
         // their server in package 1 (taken once: a restarted package 1 repeats them).
         if !retried {
             self.pkg1_completions = take_completions_for(tree, &self.cfg.server_id);
+            self.reported.extend(self.pkg1_completions.iter().cloned());
         }
         for c in &self.pkg1_completions {
             commands.push(completion_alert(&mut ids, c.clone()));
@@ -786,6 +796,7 @@ impl Session {
             Vec::new()
         };
         for c in completions {
+            self.reported.push(c.clone());
             out.push(completion_alert(&mut ids, c));
         }
         // facts §2.4: a non-final server message is answered without Final, asking for the

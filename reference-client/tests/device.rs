@@ -350,3 +350,94 @@ fn profile_faults_reach_the_engine_and_the_tree() {
     assert!(dev.tree().faults().fail_rollback);
     assert!(dev.profile().faults.client_faults().no_hmac);
 }
+
+mod common;
+
+/// facts §3.5 + "the state directory keeps everything": an asynchronous Exec completion
+/// survives a restart, goes in package 1 to its server, is reported again when that session
+/// fails, and is gone once a session carrying it completes.
+#[tokio::test]
+async fn completions_survive_restarts_until_reported() {
+    use common::{hdr_status, serve, server_xml, Reply};
+    use dm_client::device::SessionRequest;
+    use dm_protocol::codes::AlertCode;
+    use dm_protocol::model::Command;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let broken = Arc::new(AtomicBool::new(true));
+    let server = serve({
+        let broken = broken.clone();
+        move |n, req, url| {
+            if broken.load(Ordering::SeqCst) {
+                return Reply::xml("not SyncML".into());
+            }
+            Reply::xml(server_xml(
+                req,
+                n + 1,
+                url,
+                "",
+                &hdr_status(req, url, 200, ""),
+                true,
+            ))
+        }
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[device]\ndev_id = \"IMEI:1\"\nmanufacturer = \"m\"\nmodel = \"m\"\n\
+         [transport]\nretries = 0\n[[account]]\nserver_id = \"srvA\"\nurl = \"{}\"\n",
+        server.url
+    );
+    let profile = write_profile(tmp.path(), &text);
+    let state = tmp.path().join("state");
+    {
+        let mut dev = Device::init(&state, &profile).unwrap();
+        dev.tree_mut().complete_exec(dm_tree::Completion {
+            correlator: Some("job-7".into()),
+            source: "./DevInfo".parse().unwrap(),
+            alert_type: "urn:example:done".into(),
+            format: "int".into(),
+            mark: None,
+            data: "1200".into(),
+            server: Some("srvA".into()),
+        });
+        dev.save_pending().unwrap();
+    }
+    let generic = |m: &dm_protocol::model::SyncMl| {
+        m.body
+            .commands
+            .iter()
+            .filter(|c| matches!(c, Command::Alert(a) if a.code == Some(AlertCode::GenericAlert)))
+            .count()
+    };
+    let req = || SessionRequest {
+        account: Some("srvA".into()),
+        ..SessionRequest::default()
+    };
+    // A restart later: the failed session carried it, so it stays.
+    let mut dev = Device::open(&state).unwrap();
+    let r = dev.run_session(req()).await.unwrap();
+    assert!(r.end.is_err());
+    assert_eq!(generic(server.requests()[0].msg()), 1);
+    drop(dev);
+    // Another restart: the completed session carries it again, then it is gone.
+    broken.store(false, Ordering::SeqCst);
+    let mut dev = Device::open(&state).unwrap();
+    let r = dev.run_session(req()).await.unwrap();
+    assert!(matches!(
+        r.end,
+        Ok(dm_client::session::EndReason::Completed)
+    ));
+    assert_eq!(generic(server.requests()[1].msg()), 1);
+    let r = dev.run_session(req()).await.unwrap();
+    assert!(r.end.is_ok());
+    assert_eq!(
+        generic(server.requests()[2].msg()),
+        0,
+        "reported once completed"
+    );
+    drop(dev);
+    let state_json = std::fs::read_to_string(state.join("state.json")).unwrap();
+    assert!(!state_json.contains("job-7"), "{state_json}");
+}
