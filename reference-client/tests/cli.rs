@@ -63,6 +63,24 @@ async fn init(dir: &Path, profile: &Path) -> String {
     state.to_str().unwrap().to_owned()
 }
 
+/// A server whose every message holds only the SyncHdr Status and `Final`: the session
+/// ends after package 2 (facts §2.2).
+fn status_only(n: usize, req: &common::Request, url: &str) -> Reply {
+    Reply::xml(server_xml(
+        req,
+        n + 1,
+        url,
+        "",
+        &hdr_status(req, url, 200, ""),
+        true,
+    ))
+}
+
+/// A device with one account `srvA` at `url`, no credentials.
+async fn plain_device(dir: &Path, url: &str) -> String {
+    init(dir, &profile(dir, &account(url, ""), "")).await
+}
+
 /// Package 2 with a Get and a Replace, then the end (facts §2.1, §2.2).
 fn get_and_replace(n: usize, req: &common::Request, url: &str) -> Reply {
     if n == 0 {
@@ -88,11 +106,7 @@ fn get_and_replace(n: usize, req: &common::Request, url: &str) -> Reply {
 async fn session_completes_persists_and_traces() {
     let server = serve(get_and_replace).await;
     let tmp = tempfile::tempdir().unwrap();
-    let state = init(
-        tmp.path(),
-        &profile(tmp.path(), &account(&server.url, ""), ""),
-    )
-    .await;
+    let state = plain_device(tmp.path(), &server.url).await;
     let trace = tmp.path().join("t.jsonl");
     let out = dm(&[
         "session",
@@ -250,11 +264,7 @@ async fn refused_credentials_exit_1_with_the_reason() {
 async fn garbage_answer_exits_1_and_is_traced() {
     let server = serve(|_, _, _| Reply::xml("this is not SyncML".into())).await;
     let tmp = tempfile::tempdir().unwrap();
-    let state = init(
-        tmp.path(),
-        &profile(tmp.path(), &account(&server.url, ""), ""),
-    )
-    .await;
+    let state = plain_device(tmp.path(), &server.url).await;
     let trace = tmp.path().join("t.jsonl");
     let out = dm(&[
         "session",
@@ -296,23 +306,9 @@ async fn unreachable_server_exits_3() {
 
 #[tokio::test]
 async fn generic_alert_goes_in_package_1() {
-    let server = serve(|n, req, url| {
-        Reply::xml(server_xml(
-            req,
-            n + 1,
-            url,
-            "",
-            &hdr_status(req, url, 200, ""),
-            true,
-        ))
-    })
-    .await;
+    let server = serve(status_only).await;
     let tmp = tempfile::tempdir().unwrap();
-    let state = init(
-        tmp.path(),
-        &profile(tmp.path(), &account(&server.url, ""), ""),
-    )
-    .await;
+    let state = plain_device(tmp.path(), &server.url).await;
     let out = dm(&[
         "alert",
         "--state",
@@ -549,17 +545,7 @@ async fn run_turns_notifications_into_sessions(#[case] transport: &str) {
 /// `0x00000000` is followed, and package 1's credentials are built with that nonce.
 #[tokio::test]
 async fn run_follows_a_resync_notification() {
-    let server = serve(|n, req, url| {
-        Reply::xml(server_xml(
-            req,
-            n + 1,
-            url,
-            "",
-            &hdr_status(req, url, 200, ""),
-            true,
-        ))
-    })
-    .await;
+    let server = serve(status_only).await;
     let tmp = tempfile::tempdir().unwrap();
     let acc = account(
         &server.url,
@@ -599,23 +585,9 @@ async fn run_follows_a_resync_notification() {
 /// facts §3.3: a client event 1224, each Item with Meta Type and Format, no Correlator.
 #[tokio::test]
 async fn client_event_goes_in_package_1() {
-    let server = serve(|n, req, url| {
-        Reply::xml(server_xml(
-            req,
-            n + 1,
-            url,
-            "",
-            &hdr_status(req, url, 200, ""),
-            true,
-        ))
-    })
-    .await;
+    let server = serve(status_only).await;
     let tmp = tempfile::tempdir().unwrap();
-    let state = init(
-        tmp.path(),
-        &profile(tmp.path(), &account(&server.url, ""), ""),
-    )
-    .await;
+    let state = plain_device(tmp.path(), &server.url).await;
     let out = dm(&[
         "alert",
         "--state",

@@ -28,9 +28,8 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
+use super::accept::accept_loop;
 use super::config::HttpConfig;
 use super::sink::Sink;
 use super::verify::{RejectReason, Transport};
@@ -40,35 +39,17 @@ pub const NOTIFICATION_MIME: &str = "application/vnd.syncml.notification";
 
 /// Accept connections until the task is aborted (which also aborts every connection).
 pub(crate) async fn serve(listener: TcpListener, config: HttpConfig, sink: Arc<Sink>) {
-    let slots = Arc::new(Semaphore::new(config.max_connections));
-    let mut connections = JoinSet::new();
-    loop {
-        while connections.try_join_next().is_some() {}
-        let (stream, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-            sink.reject(
-                Transport::Http,
-                peer,
-                RejectReason::TooManyConnections {
-                    limit: config.max_connections,
-                },
-            );
-            drop(stream);
-            continue;
-        };
+    let limit = config.max_connections;
+    let handle = {
         let sink = Arc::clone(&sink);
-        let config = config.clone();
-        connections.spawn(async move {
-            serve_connection(stream, peer, config, sink).await;
-            drop(permit);
-        });
-    }
+        move |stream, peer| {
+            let (config, sink) = (config.clone(), Arc::clone(&sink));
+            async move {
+                serve_connection(stream, peer, config, sink).await;
+            }
+        }
+    };
+    accept_loop(listener, Transport::Http, limit, sink, handle).await;
 }
 
 async fn serve_connection(

@@ -28,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+mod accept;
 mod config;
 mod dedupe;
 mod http;

@@ -10,51 +10,29 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::accept::accept_loop;
 use super::config::TcpConfig;
 use super::sink::Sink;
 use super::verify::{RejectReason, Transport};
 
 /// Accept connections until the task is aborted (which also aborts every connection).
 pub(crate) async fn serve(listener: TcpListener, config: TcpConfig, sink: Arc<Sink>) {
-    let slots = Arc::new(Semaphore::new(config.max_connections));
-    let mut connections = JoinSet::new();
-    loop {
-        // Reap finished connection tasks so the set does not grow.
-        while connections.try_join_next().is_some() {}
-        let (stream, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(_) => {
-                // Out of descriptors or a connection reset before accept: wait and go on.
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-            sink.reject(
-                Transport::Tcp,
-                peer,
-                RejectReason::TooManyConnections {
-                    limit: config.max_connections,
-                },
-            );
-            drop(stream);
-            continue;
-        };
+    let limit = config.max_connections;
+    let handle = {
         let sink = Arc::clone(&sink);
-        let config = config.clone();
-        connections.spawn(async move {
-            serve_connection(stream, peer, &config, &sink).await;
-            drop(permit);
-        });
-    }
+        move |stream, peer| {
+            let (config, sink) = (config.clone(), Arc::clone(&sink));
+            async move {
+                serve_connection(stream, peer, &config, &sink).await;
+            }
+        }
+    };
+    accept_loop(listener, Transport::Tcp, limit, sink, handle).await;
 }
 
 /// How reading a fixed number of bytes ended when it did not complete.
