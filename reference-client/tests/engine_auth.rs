@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    chal, config, device, hdr_status, run, serve, server_xml, status_code, Reply, Request,
+    chal, config, device, hdr_status, run, run_default, serve, server_xml, status_code, Reply,
+    Request,
 };
 use dm_client::driver::Direction;
 use dm_client::session::{ClientFaults, Credentials, EndReason, Session};
@@ -442,11 +443,7 @@ async fn synchdr_refusal_ends_the_session(#[case] code: u16, #[case] unknown: bo
         Reply::xml(server_xml(req, n + 1, url, "", &body, true))
     })
     .await;
-    let mut tree = device(&server.url);
-    let mut session = Session::new(config(&server.url));
-    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
-        .await
-        .unwrap();
+    let (tree, session, run) = run_default(&server, &mut NoTester).await;
     assert_eq!(
         run.end,
         EndReason::Refused(dm_protocol::codes::StatusCode::from_u16(code))

@@ -7,8 +7,8 @@
 mod common;
 
 use common::{
-    config, continuation, device, hdr_status, is_final, run, serve, server_xml, status_code, Reply,
-    Request,
+    config, continuation, device, hdr_status, is_final, run, run_default, serve, server_xml,
+    status_code, Reply, Request,
 };
 use dm_client::session::{EndReason, Session};
 use dm_client::tester::NoTester;
@@ -155,11 +155,7 @@ async fn outgoing_large_object_in_chunks() {
         }
     })
     .await;
-    let mut tree = device(&server.url);
-    let mut session = Session::new(config(&server.url));
-    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
-        .await
-        .unwrap();
+    let (_, _, run) = run_default(&server, &mut NoTester).await;
     assert_eq!(run.end, EndReason::Completed);
     let reqs: Vec<Request> = server.requests().into_iter().skip(1).collect();
     let chunks: Vec<(usize, &Results)> = reqs
@@ -214,11 +210,7 @@ async fn chunk_refused_stops_the_object() {
         Reply::xml(server_xml(req, n + 1, url, "", &body, false))
     })
     .await;
-    let mut tree = device(&server.url);
-    let mut session = Session::new(config(&server.url));
-    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
-        .await
-        .unwrap();
+    let (_, session, run) = run_default(&server, &mut NoTester).await;
     assert_eq!(run.end, EndReason::Completed);
     let reqs = server.requests();
     assert_eq!(
@@ -300,11 +292,7 @@ async fn incoming_large_object(#[case] ending: Ending) {
         }
     })
     .await;
-    let mut tree = device(&server.url);
-    let mut session = Session::new(config(&server.url));
-    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
-        .await
-        .unwrap();
+    let (tree, _, run) = run_default(&server, &mut NoTester).await;
     assert_eq!(run.end, EndReason::Completed);
     let reqs = server.requests();
     let first = reqs[1].msg();
@@ -472,11 +460,7 @@ async fn one_item_over_max_obj_size_is_refused_alone() {
         Reply::xml(server_xml(req, 1, url, &meta_sizes(None, Some(100)), &body, true))
     })
     .await;
-    let mut tree = device(&server.url);
-    let mut session = Session::new(config(&server.url));
-    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
-        .await
-        .unwrap();
+    let (_, _, run) = run_default(&server, &mut NoTester).await;
     assert_eq!(run.end, EndReason::Completed);
     let pkg3 = server.requests()[1].msg().clone();
     let get_statuses: Vec<(String, u16)> = common::statuses(&pkg3)
@@ -517,11 +501,7 @@ async fn own_oversized_message_is_an_own_deviation() {
         Reply::xml(server_xml(req, 1, url, &meta_sizes(Some(200), None), &body, true))
     })
     .await;
-    let mut tree = device(&server.url);
-    let mut session = Session::new(config(&server.url));
-    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
-        .await
-        .unwrap();
+    let (_, session, run) = run_default(&server, &mut NoTester).await;
     assert_eq!(run.end, EndReason::Completed);
     let reqs = server.requests();
     assert_eq!(status_code(reqs[1].msg(), "2"), Some(200), "sent whole");

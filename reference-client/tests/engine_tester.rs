@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{
-    config, continuation, device, hdr_status, is_final, run, serve, server_xml, status_code, Reply,
+    config, continuation, device, hdr_status, is_final, run, run_default, serve, server_xml,
+    status_code, Reply,
 };
 use dm_client::driver::Direction;
 use dm_client::session::{ClientFaults, EndReason, Session};
@@ -260,11 +261,7 @@ async fn abort_1223_is_not_answered() {
         Reply::xml(server_xml(req, 1, url, "", &body, true))
     })
     .await;
-    let mut tree = device(&server.url);
-    let mut session = Session::new(config(&server.url));
-    let run = run(&mut tree, &mut session, Encoding::Xml, &mut NoTester)
-        .await
-        .unwrap();
+    let (_, session, run) = run_default(&server, &mut NoTester).await;
     assert_eq!(run.end, EndReason::AbortedByServer);
     assert_eq!(server.requests().len(), 1);
     assert!(session.is_finished());

@@ -374,3 +374,17 @@ pub fn continuation(n: usize, req: &Request, url: &str) -> Reply {
 pub fn is_final(r: &Request) -> bool {
     r.msg().body.final_
 }
+
+/// The standard device and a default session (see [`config`]) run in XML against `server`
+/// with `tester`, to the end: the tree, the session and the run.
+pub async fn run_default(
+    server: &Server,
+    tester: &mut dyn dm_client::tester::TesterHooks,
+) -> (Tree, dm_client::session::Session, dm_client::driver::Run) {
+    let mut tree = device(&server.url);
+    let mut session = dm_client::session::Session::new(config(&server.url));
+    let run = run(&mut tree, &mut session, Encoding::Xml, tester)
+        .await
+        .unwrap();
+    (tree, session, run)
+}
