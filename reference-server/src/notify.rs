@@ -1,0 +1,258 @@
+//! Package #0 out: build a General Notification Initiated Session Alert for a device (facts
+//! §7.1, §7.2) and deliver it to one of its notification addresses — a UDP datagram, a TCP
+//! frame (2-byte big-endian length, then the package) or an HTTP `POST` of
+//! `application/vnd.syncml.notification`: the framings the reference client's listeners
+//! accept (docs/reference-client.md "Notifications"). TCP and HTTP bindings are
+//! project-defined; facts §7.3 names WAP Push, SMS and OBEX, which need a network operator.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use dm_protocol::pkg0::{self, Initiator, Notification, UiMode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpStream, UdpSocket};
+
+use crate::model::{Device, DeviceState, NotifyAddress, NotifyTransport};
+
+/// The package #0 MIME type (facts §1.1).
+pub const NOTIFICATION_MIME: &str = "application/vnd.syncml.notification";
+
+/// The ui-mode of a notification (facts §7.1), by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UiModeName {
+    /// 0: not specified.
+    NotSpecified,
+    /// 1: background.
+    #[default]
+    Background,
+    /// 2: informative.
+    Informative,
+    /// 3: user interaction.
+    UserInteraction,
+}
+
+impl From<UiModeName> for UiMode {
+    fn from(m: UiModeName) -> Self {
+        match m {
+            UiModeName::NotSpecified => UiMode::NotSpecified,
+            UiModeName::Background => UiMode::Background,
+            UiModeName::Informative => UiMode::Informative,
+            UiModeName::UserInteraction => UiMode::UserInteraction,
+        }
+    }
+}
+
+/// Why a notification could not be built or delivered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotifyError {
+    /// The device has no notification address (of the asked transport).
+    #[error("device {dev_id} has no {what} notification address; add one to the device")]
+    NoAddress {
+        /// The device.
+        dev_id: String,
+        /// `udp`, `tcp`, `http` or empty for any.
+        what: String,
+    },
+    /// The device has no server credentials: the digest needs the password (facts §7.2).
+    #[error(
+        "device {0} has no server_auth: a package #0 digest needs the server password (facts §7.2)"
+    )]
+    NoServerSecret(String),
+    /// The package could not be built (e.g. a ServerID longer than 255 bytes, facts §7.1).
+    #[error("cannot build the package #0: {0}")]
+    Build(#[from] pkg0::Pkg0Error),
+    /// The address is not usable.
+    #[error("notification address {address:?}: {reason}")]
+    BadAddress {
+        /// The address.
+        address: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Sending failed.
+    #[error("sending the notification to {address} over {transport} failed: {reason}")]
+    Send {
+        /// The address.
+        address: String,
+        /// `udp`, `tcp` or `http`.
+        transport: &'static str,
+        /// The cause.
+        reason: String,
+    },
+    /// The HTTP listener refused it.
+    #[error("the device's HTTP listener at {address} answered {status}: {body}")]
+    Refused {
+        /// The address.
+        address: String,
+        /// The HTTP status.
+        status: u16,
+        /// Its one-line reason.
+        body: String,
+    },
+}
+
+/// The notification for `device`: its ServerID, `session_id` (1..=0xFFFF), `ui_mode`,
+/// initiator server, version 11, and the digest over the server password and the nonce the
+/// device last issued to the server (facts §7.2; empty if none yet).
+pub fn build(
+    device: &Device,
+    state: &DeviceState,
+    session_id: u16,
+    ui_mode: UiModeName,
+) -> Result<Vec<u8>, NotifyError> {
+    let secret = device
+        .server_auth
+        .as_ref()
+        .ok_or_else(|| NotifyError::NoServerSecret(device.dev_id.clone()))?;
+    let n = Notification {
+        digest: [0; 16],
+        version: pkg0::VERSION_11,
+        ui_mode: ui_mode.into(),
+        initiator: Initiator::Server,
+        session_id,
+        server_id: device.server_id.clone(),
+        vendor: Vec::new(),
+    };
+    Ok(n.build(&secret.secret, &state.server_nonce)?)
+}
+
+/// The address to use: the first of `transport`, or the first of all when `None`.
+pub fn pick<'a>(
+    device: &'a Device,
+    transport: Option<NotifyTransport>,
+) -> Result<&'a NotifyAddress, NotifyError> {
+    device
+        .notify
+        .iter()
+        .find(|a| transport.is_none_or(|t| a.transport == t))
+        .ok_or_else(|| NotifyError::NoAddress {
+            dev_id: device.dev_id.clone(),
+            what: transport.map(transport_name).unwrap_or_default().to_owned(),
+        })
+}
+
+/// The transport's name.
+pub fn transport_name(t: NotifyTransport) -> &'static str {
+    match t {
+        NotifyTransport::Udp => "udp",
+        NotifyTransport::Tcp => "tcp",
+        NotifyTransport::Http => "http",
+    }
+}
+
+/// Deliver `bytes` to `to` within `timeout`.
+pub async fn deliver(
+    to: &NotifyAddress,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<(), NotifyError> {
+    let transport = transport_name(to.transport);
+    let fail = |reason: String| NotifyError::Send {
+        address: to.address.clone(),
+        transport,
+        reason,
+    };
+    let work = async {
+        match to.transport {
+            NotifyTransport::Udp => {
+                let sock = UdpSocket::bind(("0.0.0.0", 0))
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                sock.send_to(bytes, to.address.as_str())
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                Ok(())
+            }
+            NotifyTransport::Tcp => {
+                let len = u16::try_from(bytes.len()).map_err(|_| {
+                    fail(format!(
+                        "{} bytes do not fit the 2-byte frame length",
+                        bytes.len()
+                    ))
+                })?;
+                let mut s = TcpStream::connect(to.address.as_str())
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                let mut frame = len.to_be_bytes().to_vec();
+                frame.extend_from_slice(bytes);
+                s.write_all(&frame).await.map_err(|e| fail(e.to_string()))?;
+                s.shutdown().await.map_err(|e| fail(e.to_string()))?;
+                Ok(())
+            }
+            NotifyTransport::Http => post(&to.address, bytes).await.map_err(|e| match e {
+                PostError::Refused { status, body } => NotifyError::Refused {
+                    address: to.address.clone(),
+                    status,
+                    body,
+                },
+                PostError::Address(reason) => NotifyError::BadAddress {
+                    address: to.address.clone(),
+                    reason,
+                },
+                PostError::Io(reason) => fail(reason),
+            }),
+        }
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| fail(format!("no answer within {timeout:?}")))?
+}
+
+enum PostError {
+    Refused { status: u16, body: String },
+    Address(String),
+    Io(String),
+}
+
+/// `POST` the package to an `http://host:port/path` URL; 2xx is success.
+async fn post(url: &str, bytes: &[u8]) -> Result<(), PostError> {
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| PostError::Address(format!("not a URL: {e}")))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(PostError::Address(
+            "only http:// notification URLs are supported".into(),
+        ));
+    }
+    let host = uri
+        .host()
+        .ok_or_else(|| PostError::Address("no host".into()))?
+        .to_owned();
+    let port = uri.port_u16().unwrap_or(80);
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| PostError::Io(e.to_string()))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .map_err(|e| PostError::Io(e.to_string()))?;
+    tokio::spawn(conn);
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    let req = hyper::Request::post(path)
+        .header(hyper::header::HOST, format!("{host}:{port}"))
+        .header(hyper::header::CONTENT_TYPE, NOTIFICATION_MIME)
+        .body(Full::new(Bytes::copy_from_slice(bytes)))
+        .map_err(|e| PostError::Address(e.to_string()))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| PostError::Io(e.to_string()))?;
+    let status = resp.status().as_u16();
+    if resp.status().is_success() {
+        return Ok(());
+    }
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| String::from_utf8_lossy(&b.to_bytes()).trim().to_owned())
+        .unwrap_or_default();
+    Err(PostError::Refused { status, body })
+}
