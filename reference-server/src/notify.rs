@@ -122,10 +122,10 @@ pub fn build(
 }
 
 /// The address to use: the first of `transport`, or the first of all when `None`.
-pub fn pick<'a>(
-    device: &'a Device,
+pub fn pick(
+    device: &Device,
     transport: Option<NotifyTransport>,
-) -> Result<&'a NotifyAddress, NotifyError> {
+) -> Result<&NotifyAddress, NotifyError> {
     device
         .notify
         .iter()
