@@ -4,8 +4,10 @@
 //! - [`model`]: the records every part shares — devices and their credentials, per-device
 //!   nonces, jobs with their statuses and results, received alerts, sessions and transcripts;
 //! - [`notify`]: package #0 out — built for a device, delivered over UDP, TCP or HTTP;
+//! - [`tls`]: rustls for the endpoint, client-certificate verification, a generated test CA;
 //!
 //! "facts §N" cites the project's protocol fact sheet.
 
 pub mod model;
 pub mod notify;
+pub mod tls;
