@@ -4,12 +4,14 @@
 //! - [`model`]: the records every part shares — devices and their credentials, per-device
 //!   nonces, jobs with their statuses and results, received alerts, sessions and transcripts;
 //! - [`endpoint`]: the device-facing HTTP(S) listener (DM messages, hosted content, uploads);
+//! - [`http_client`]: the minimal HTTP client for HTTP push and the CLI's admin calls;
 //! - [`notify`]: package #0 out — built for a device, delivered over UDP, TCP or HTTP;
 //! - [`tls`]: rustls for the endpoint, client-certificate verification, a generated test CA;
 //!
 //! "facts §N" cites the project's protocol fact sheet.
 
 pub mod endpoint;
+pub mod http_client;
 pub mod model;
 pub mod notify;
 pub mod tls;

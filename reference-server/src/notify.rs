@@ -7,14 +7,12 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use dm_protocol::pkg0::{self, Initiator, Notification, UiMode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UdpSocket};
 
+use crate::http_client::{request, HttpClientError};
 use crate::model::{Device, DeviceState, NotifyAddress, NotifyTransport};
 
 /// The package #0 MIME type (facts §1.1).
@@ -184,75 +182,29 @@ pub async fn deliver(
                 s.shutdown().await.map_err(|e| fail(e.to_string()))?;
                 Ok(())
             }
-            NotifyTransport::Http => post(&to.address, bytes).await.map_err(|e| match e {
-                PostError::Refused { status, body } => NotifyError::Refused {
-                    address: to.address.clone(),
-                    status,
-                    body,
-                },
-                PostError::Address(reason) => NotifyError::BadAddress {
-                    address: to.address.clone(),
-                    reason,
-                },
-                PostError::Io(reason) => fail(reason),
-            }),
+            NotifyTransport::Http => {
+                let answer = request("POST", &to.address, Some(NOTIFICATION_MIME), bytes.to_vec())
+                    .await
+                    .map_err(|e| match e {
+                        HttpClientError::Url { reason, .. } => NotifyError::BadAddress {
+                            address: to.address.clone(),
+                            reason,
+                        },
+                        other => fail(other.to_string()),
+                    })?;
+                if (200..300).contains(&answer.status) {
+                    Ok(())
+                } else {
+                    Err(NotifyError::Refused {
+                        address: to.address.clone(),
+                        status: answer.status,
+                        body: String::from_utf8_lossy(&answer.body).trim().to_owned(),
+                    })
+                }
+            }
         }
     };
     tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| fail(format!("no answer within {timeout:?}")))?
-}
-
-enum PostError {
-    Refused { status: u16, body: String },
-    Address(String),
-    Io(String),
-}
-
-/// `POST` the package to an `http://host:port/path` URL; 2xx is success.
-async fn post(url: &str, bytes: &[u8]) -> Result<(), PostError> {
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|e| PostError::Address(format!("not a URL: {e}")))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(PostError::Address(
-            "only http:// notification URLs are supported".into(),
-        ));
-    }
-    let host = uri
-        .host()
-        .ok_or_else(|| PostError::Address("no host".into()))?
-        .to_owned();
-    let port = uri.port_u16().unwrap_or(80);
-    let tcp = TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| PostError::Io(e.to_string()))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-        .await
-        .map_err(|e| PostError::Io(e.to_string()))?;
-    tokio::spawn(conn);
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "/".into());
-    let req = hyper::Request::post(path)
-        .header(hyper::header::HOST, format!("{host}:{port}"))
-        .header(hyper::header::CONTENT_TYPE, NOTIFICATION_MIME)
-        .body(Full::new(Bytes::copy_from_slice(bytes)))
-        .map_err(|e| PostError::Address(e.to_string()))?;
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| PostError::Io(e.to_string()))?;
-    let status = resp.status().as_u16();
-    if resp.status().is_success() {
-        return Ok(());
-    }
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map(|b| String::from_utf8_lossy(&b.to_bytes()).trim().to_owned())
-        .unwrap_or_default();
-    Err(PostError::Refused { status, body })
 }
