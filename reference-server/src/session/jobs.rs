@@ -62,6 +62,8 @@ struct Tracked {
     id: u64,
     commands: Vec<Command>,
     phase: Phase,
+    /// Went out in this session (even if it must go again).
+    was_sent: bool,
     cmds: BTreeMap<String, CmdTrack>,
 }
 
@@ -192,6 +194,7 @@ impl JobBook {
                 id: job.id,
                 commands,
                 phase,
+                was_sent: false,
                 cmds,
             });
         }
@@ -211,6 +214,7 @@ impl JobBook {
                 continue;
             }
             j.phase = Phase::InFlight;
+            j.was_sent = true;
             updates.push(JobUpdate::Sent {
                 job: j.id,
                 session_id: session_id.to_owned(),
@@ -388,8 +392,10 @@ impl JobBook {
     /// session); Waiting jobs stay Waiting for their Generic Alert.
     pub fn interrupt_unfinished(&mut self, updates: &mut Vec<JobUpdate>) {
         for j in &mut self.jobs {
-            if j.phase == Phase::InFlight {
+            let resend = j.phase == Phase::Unsent && j.was_sent;
+            if j.phase == Phase::InFlight || resend {
                 j.phase = Phase::Unsent;
+                j.was_sent = false;
                 updates.push(JobUpdate::State {
                     job: j.id,
                     state: JobState::Interrupted,
