@@ -908,10 +908,11 @@ impl ServerSession {
                     }
                 }
                 Command::Replace(r) => {
+                    // One Status for the command (facts §1.4); no SourceRefs, so the
+                    // answer to package 1 stays small under a small MaxMsgSize.
                     let mut st = status(msg_ref, &r.cmd_id, "Replace", StatusCode::Ok);
                     for i in &r.items {
                         let src = loc(i.source.as_ref()).unwrap_or_default();
-                        st.source_refs.push(src.clone());
                         match devinfo_key(&src) {
                             Some(key) => {
                                 let v = i.data.as_ref().map(|d| data_bytes(Some(d)).0);

@@ -117,9 +117,17 @@ impl Outbox {
                         continue;
                     }
                     let Some(c) = cmds.pop() else { break };
-                    let alone = cmds.len() == leading.len();
-                    if !alone {
-                        // The next message has room for it beside its own Statuses.
+                    // Defer what will fit in the next message, beside its SyncHdr Status and
+                    // one more Status (for the device's 1222); what would not is chunked or
+                    // sent alone now, so every message makes progress.
+                    let first = leading.first().cloned();
+                    let next: Vec<Command> = first
+                        .iter()
+                        .cloned()
+                        .chain(first.iter().cloned())
+                        .chain(std::iter::once(c.clone()))
+                        .collect();
+                    if cmds.len() > 1 && fits(hdr, &next, limit, encoding) {
                         self.queue.push_front(Piece::Whole(Box::new(c), origin));
                         break;
                     }
@@ -143,12 +151,16 @@ impl Outbox {
                 Piece::Chunked(mut ch) => {
                     let id = next_id.to_string();
                     let remaining = data_len(&ch.rest);
-                    let len = largest_fitting(hdr, &cmds, &ch, &id, limit, encoding)
-                        .unwrap_or(1.min(remaining));
-                    if len == 0 && remaining > 0 {
-                        self.queue.push_front(Piece::Chunked(ch));
-                        break;
-                    }
+                    let len = match largest_fitting(hdr, &cmds, &ch, &id, limit, encoding) {
+                        Some(n) => n,
+                        // No room here: the next message has room beside two Statuses.
+                        None if cmds.len() > 2 => {
+                            self.queue.push_front(Piece::Chunked(ch));
+                            break;
+                        }
+                        // Not even one byte fits: the smallest chunk, to make progress.
+                        None => 1.min(remaining),
+                    };
                     let (piece, rest) = split_data(&ch.rest, len);
                     let more = data_len(&rest) > 0;
                     cmds.push(chunk_command(&ch, &id, piece, more));
