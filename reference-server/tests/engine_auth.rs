@@ -57,11 +57,7 @@ fn case(
     Case {
         client: Session::new(cfg),
         server: ServerSession::new(
-            setup(
-                dev,
-                state,
-                vec![job(1, vec![get(&["./DevInfo/Man"])])],
-            ),
+            setup(dev, state, vec![job(1, vec![get(&["./DevInfo/Man"])])]),
             Arc::new(ManualClock::at(T0)),
         )
         .unwrap(),
@@ -79,9 +75,19 @@ fn state(client_nonce: &[u8], server_nonce: &[u8]) -> DeviceState {
 /// facts §6.1, §6.2: basic credentials → 212, the job runs; no Chal (basic has no nonce).
 #[test]
 fn basic_accepted_with_212() {
-    let mut c = case(Some((AuthType::Basic, "devpass", b"")), None, state(b"", b""));
+    let mut c = case(
+        Some((AuthType::Basic, "devpass", b"")),
+        None,
+        state(b"", b""),
+    );
     let mut tree = device();
-    let run = run(&mut tree, &mut c.client, &mut c.server, Encoding::Xml, &mut NoHooks);
+    let run = run(
+        &mut tree,
+        &mut c.client,
+        &mut c.server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
     let p2 = run.server_msgs()[0];
     assert_eq!(hdr_status(p2).code, StatusCode::AuthenticationAccepted);
     assert!(hdr_status(p2).chal.is_none());
@@ -101,12 +107,26 @@ fn md5_both_ways_nonces_rotate_across_sessions() {
         state(b"n-client-0", b"n-server-0"),
     );
     let mut tree = device();
-    let run1 = run(&mut tree, &mut c.client, &mut c.server, Encoding::Xml, &mut NoHooks);
-    assert_eq!(run1.client_end, Some(EndReason::Completed), "{:?}", run1.client_deviations);
+    let run1 = run(
+        &mut tree,
+        &mut c.client,
+        &mut c.server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
+    assert_eq!(
+        run1.client_end,
+        Some(EndReason::Completed),
+        "{:?}",
+        run1.client_deviations
+    );
     assert_eq!(run1.job_state(1), Some(JobState::Done));
     let p2 = run1.server_msgs()[0];
     assert_eq!(hdr_status(p2).code, StatusCode::AuthenticationAccepted);
-    let chal = hdr_status(p2).chal.as_ref().expect("a Chal with the next nonce");
+    let chal = hdr_status(p2)
+        .chal
+        .as_ref()
+        .expect("a Chal with the next nonce");
     let next = auth::b64_decode(chal.meta.next_nonce.as_deref().unwrap()).unwrap();
     let st = run1.state.clone().unwrap();
     assert_eq!(st.client_nonce, next);
@@ -115,7 +135,12 @@ fn md5_both_ways_nonces_rotate_across_sessions() {
     assert_eq!(c.client.client_nonce_to_store(), Some(&next[..]));
     // Our Cred was md5 over the device's nonce; the device's new nonce is ours to store.
     let cred = p2.hdr.cred.as_ref().unwrap();
-    assert!(auth::verify_md5(&cred.data, "srv", "srvpass", b"n-server-0"));
+    assert!(auth::verify_md5(
+        &cred.data,
+        "srv",
+        "srvpass",
+        b"n-server-0"
+    ));
     assert_eq!(Some(&st.server_nonce[..]), c.client.server_nonce_to_store());
     assert_ne!(st.server_nonce, b"n-server-0".to_vec());
 
@@ -128,10 +153,18 @@ fn md5_both_ways_nonces_rotate_across_sessions() {
     let mut dev = registered();
     dev.client_auth = Some(secret(AuthKind::Md5, "dev", "devpass"));
     dev.server_auth = Some(secret(AuthKind::Md5, "srv", "srvpass"));
-    let mut server2 =
-        ServerSession::new(setup(dev, st.clone(), vec![]), Arc::new(ManualClock::at(T0)))
-            .unwrap();
-    let run2 = run(&mut tree, &mut client2, &mut server2, Encoding::Xml, &mut NoHooks);
+    let mut server2 = ServerSession::new(
+        setup(dev, st.clone(), vec![]),
+        Arc::new(ManualClock::at(T0)),
+    )
+    .unwrap();
+    let run2 = run(
+        &mut tree,
+        &mut client2,
+        &mut server2,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
     assert_eq!(run2.client_end, Some(EndReason::Completed));
     assert_eq!(
         hdr_status(run2.server_msgs()[0]).code,
@@ -152,8 +185,19 @@ fn hmac_both_ways(#[case] encoding: Encoding) {
         state(b"c0", b"s0"),
     );
     let mut tree = device();
-    let run = run(&mut tree, &mut c.client, &mut c.server, encoding, &mut NoHooks);
-    assert_eq!(run.client_end, Some(EndReason::Completed), "{:?}", run.client_deviations);
+    let run = run(
+        &mut tree,
+        &mut c.client,
+        &mut c.server,
+        encoding,
+        &mut NoHooks,
+    );
+    assert_eq!(
+        run.client_end,
+        Some(EndReason::Completed),
+        "{:?}",
+        run.client_deviations
+    );
     assert!(run.deviations.is_empty(), "{:?}", run.deviations);
     assert_eq!(run.job_state(1), Some(JobState::Done));
     let nonces: Vec<String> = run
@@ -181,7 +225,13 @@ fn md5_401_then_retry_succeeds() {
         state(b"expected", b""),
     );
     let mut tree = device();
-    let run = run(&mut tree, &mut c.client, &mut c.server, Encoding::Xml, &mut NoHooks);
+    let run = run(
+        &mut tree,
+        &mut c.client,
+        &mut c.server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
     let first = run.server_msgs()[0];
     assert_eq!(hdr_status(first).code, StatusCode::InvalidCredentials);
     assert!(hdr_status(first).chal.is_some());
@@ -214,7 +264,13 @@ fn refused_twice_ends_the_session(
     cfg.faults = faults;
     c.client = Session::new(cfg);
     let mut tree = device();
-    let run = run(&mut tree, &mut c.client, &mut c.server, Encoding::Xml, &mut NoHooks);
+    let run = run(
+        &mut tree,
+        &mut c.client,
+        &mut c.server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
     assert_eq!(run.server_msgs().len(), 2);
     for m in run.server_msgs() {
         assert_eq!(hdr_status(m).code, code);
@@ -222,7 +278,11 @@ fn refused_twice_ends_the_session(
             hdr_status(m).chal.as_ref().unwrap().meta.type_.as_deref(),
             Some("syncml:auth-MAC")
         );
-        assert!(m.body.commands.iter().all(|c| matches!(c, Command::Status(_))));
+        assert!(m
+            .body
+            .commands
+            .iter()
+            .all(|c| matches!(c, Command::Status(_))));
     }
     assert_eq!(run.client_end, Some(EndReason::AuthFailed(code)));
     assert_eq!(run.server_end.as_deref(), Some("authentication failed"));
@@ -242,7 +302,9 @@ fn replays_are_refused() {
     let mut tree = device();
     let p1 = c.client.start(&mut tree);
     let bytes = codec::encode(&p1, Encoding::Xml).unwrap();
-    let msg = codec::decode(&bytes, DecodeOptions::LENIENT).unwrap().message;
+    let msg = codec::decode(&bytes, DecodeOptions::LENIENT)
+        .unwrap()
+        .message;
     let rx = Received {
         bytes: &bytes,
         hmac_header: None,
@@ -259,16 +321,22 @@ fn replays_are_refused() {
     assert!(hdr_status(&reply).chal.is_some());
     assert!(again.deviations.iter().any(|d| d.contains("replay")));
     assert!(
-        reply.body.commands.iter().all(|c| matches!(c, Command::Status(_))),
+        reply
+            .body
+            .commands
+            .iter()
+            .all(|c| matches!(c, Command::Status(_))),
         "nothing executed"
     );
 
     // Session 2: the recorded package 1 again.
     let mut dev = registered();
     dev.client_auth = Some(secret(AuthKind::Md5, "dev", "devpass"));
-    let mut server2 =
-        ServerSession::new(setup(dev, first.state.clone(), vec![]), Arc::new(ManualClock::at(T0)))
-            .unwrap();
+    let mut server2 = ServerSession::new(
+        setup(dev, first.state.clone(), vec![]),
+        Arc::new(ManualClock::at(T0)),
+    )
+    .unwrap();
     let out = server2.handle(&rx);
     assert_eq!(
         hdr_status(out.reply.as_ref().unwrap()).code,
@@ -292,10 +360,22 @@ fn device_refusing_our_credentials() {
         state(b"", b"s0"),
     );
     let mut tree = device();
-    let run = run(&mut tree, &mut c.client, &mut c.server, Encoding::Xml, &mut NoHooks);
-    assert_eq!(run.server_end.as_deref(), Some("the device refused our credentials"));
+    let run = run(
+        &mut tree,
+        &mut c.client,
+        &mut c.server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
+    assert_eq!(
+        run.server_end.as_deref(),
+        Some("the device refused our credentials")
+    );
     assert_eq!(run.job_state(1), Some(JobState::Interrupted));
-    assert!(run.job_statuses(1).is_empty(), "401s are not the job's statuses");
+    assert!(
+        run.job_statuses(1).is_empty(),
+        "401s are not the job's statuses"
+    );
     let gets = run
         .server_msgs()
         .iter()

@@ -52,7 +52,11 @@ fn plain_session_with_a_get_job(#[case] encoding: Encoding) {
     assert_eq!(run.client_end, Some(EndReason::Completed));
     assert_eq!(run.server_end.as_deref(), Some("completed"));
     assert!(run.deviations.is_empty(), "{:?}", run.deviations);
-    assert!(run.client_deviations.is_empty(), "{:?}", run.client_deviations);
+    assert!(
+        run.client_deviations.is_empty(),
+        "{:?}",
+        run.client_deviations
+    );
 
     let p1 = run.device_msgs()[0];
     let p2 = run.server_msgs()[0];
@@ -64,12 +68,7 @@ fn plain_session_with_a_get_job(#[case] encoding: Encoding) {
     assert_eq!(st[0].source_refs, vec![DEV.to_owned()]);
     assert_eq!(st[0].code, StatusCode::Ok);
     // One Status per device command, in order (Alert 1201, Replace DevInfo).
-    let device_ids: Vec<&str> = p1
-        .body
-        .commands
-        .iter()
-        .filter_map(|c| c.cmd_id())
-        .collect();
+    let device_ids: Vec<&str> = p1.body.commands.iter().filter_map(|c| c.cmd_id()).collect();
     let refs: Vec<&str> = st[1..].iter().map(|s| s.cmd_ref.as_str()).collect();
     assert_eq!(refs, device_ids);
     assert_eq!(st[1].cmd, "Alert");
@@ -89,7 +88,10 @@ fn plain_session_with_a_get_job(#[case] encoding: Encoding) {
     assert_eq!(results[0].source.as_deref(), Some("./DevInfo/Man"));
     assert_eq!(results[0].data, "Acme");
     assert_eq!(results[1].data, DEV);
-    assert!(run.job_statuses(1).iter().all(|(p, c)| p == "1" && *c == 200));
+    assert!(run
+        .job_statuses(1)
+        .iter()
+        .all(|(p, c)| p == "1" && *c == 200));
     assert_eq!(run.job_state(1), Some(JobState::Done));
     assert!(run
         .updates
@@ -185,18 +187,21 @@ fn ui_alert_job_answered_by_policy(#[case] policy: UiPolicy, #[case] code: u16) 
 
 fn async_device() -> dm_tree::Tree {
     let mut t = device();
-    t.register_exec("./Big", |tree: &mut dm_tree::Tree, call: &dm_tree::ExecCall| {
-        tree.complete_exec(dm_tree::Completion {
-            correlator: call.correlator.clone(),
-            source: call.uri.clone(),
-            alert_type: "urn:example:done".into(),
-            format: "int".into(),
-            mark: None,
-            data: "1200".into(),
-            server: Some("srvA".into()),
-        });
-        dm_tree::ExecOutcome::Accepted
-    });
+    t.register_exec(
+        "./Big",
+        |tree: &mut dm_tree::Tree, call: &dm_tree::ExecCall| {
+            tree.complete_exec(dm_tree::Completion {
+                correlator: call.correlator.clone(),
+                source: call.uri.clone(),
+                alert_type: "urn:example:done".into(),
+                format: "int".into(),
+                mark: None,
+                data: "1200".into(),
+                server: Some("srvA".into()),
+            });
+            dm_tree::ExecOutcome::Accepted
+        },
+    );
     t
 }
 
@@ -215,7 +220,13 @@ fn async_exec_completed_by_generic_alert() {
         Arc::new(ManualClock::at(T0)),
     )
     .unwrap();
-    let run = run(&mut tree, &mut client, &mut server, Encoding::Xml, &mut NoHooks);
+    let run = run(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
     assert_eq!(run.job_statuses(3), vec![("1".to_owned(), 202)]);
     let states: Vec<JobState> = run
         .updates
@@ -225,7 +236,10 @@ fn async_exec_completed_by_generic_alert() {
             _ => None,
         })
         .collect();
-    assert_eq!(states, vec![JobState::Sent, JobState::Waiting, JobState::Done]);
+    assert_eq!(
+        states,
+        vec![JobState::Sent, JobState::Waiting, JobState::Done]
+    );
     let completion = run
         .updates
         .iter()
@@ -270,7 +284,13 @@ fn waiting_job_completed_in_a_later_package_1() {
         Arc::new(ManualClock::at(T0)),
     )
     .unwrap();
-    let run = run(&mut tree, &mut client, &mut server, Encoding::Xml, &mut NoHooks);
+    let run = run(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
     assert_eq!(run.job_state(4), Some(JobState::Done));
     assert!(!run
         .updates
@@ -306,11 +326,20 @@ fn client_events_are_recorded() {
         Arc::new(ManualClock::at(T0)),
     )
     .unwrap();
-    let run = run(&mut tree, &mut client, &mut server, Encoding::Xml, &mut NoHooks);
+    let run = run(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
     assert_eq!(run.alerts.len(), 2);
     assert_eq!(run.alerts[0].code, 1224);
     assert_eq!(run.alerts[0].session_id, "7F");
-    assert_eq!(run.alerts[0].items[0].type_.as_deref(), Some("com.example.login"));
+    assert_eq!(
+        run.alerts[0].items[0].type_.as_deref(),
+        Some("com.example.login")
+    );
     assert_eq!(run.alerts[0].items[0].data.as_deref(), Some("hello"));
     let p2 = run.server_msgs()[0];
     let codes: Vec<u16> = statuses(p2).iter().map(|s| s.code.as_u16()).collect();

@@ -51,13 +51,26 @@ fn our_package_split_under_device_max_msg_size(#[case] encoding: Encoding) {
     )
     .unwrap();
     let run = run(&mut tree, &mut client, &mut server, encoding, &mut NoHooks);
-    assert_eq!(run.client_end, Some(EndReason::Completed), "{:?}", run.client_deviations);
+    assert_eq!(
+        run.client_end,
+        Some(EndReason::Completed),
+        "{:?}",
+        run.client_deviations
+    );
     assert!(run.own.is_empty(), "{:?}", run.own);
     let sent: Vec<&SyncMl> = run.server_msgs();
     let with_cmds: Vec<&&SyncMl> = sent.iter().filter(|m| mgmt(m) > 0).collect();
-    assert!(with_cmds.len() >= 3, "split into {} messages", with_cmds.len());
+    assert!(
+        with_cmds.len() >= 3,
+        "split into {} messages",
+        with_cmds.len()
+    );
     for e in run.log.iter().filter(|e| !e.from_device) {
-        assert!(e.bytes.len() <= 900, "{}", String::from_utf8_lossy(&e.bytes));
+        assert!(
+            e.bytes.len() <= 900,
+            "{}",
+            String::from_utf8_lossy(&e.bytes)
+        );
     }
     for m in &with_cmds[..with_cmds.len() - 1] {
         assert!(!m.body.final_, "facts §2.4: Final only on the last message");
@@ -69,7 +82,11 @@ fn our_package_split_under_device_max_msg_size(#[case] encoding: Encoding) {
         assert_eq!(run.job_state(i), Some(JobState::Done), "job {i}");
         assert_eq!(run.job_results(i).len(), 2);
     }
-    assert!(run.client_deviations.is_empty(), "{:?}", run.client_deviations);
+    assert!(
+        run.client_deviations.is_empty(),
+        "{:?}",
+        run.client_deviations
+    );
 }
 
 /// facts §2.4: a device package in several messages (our small MaxMsgSize makes the client
@@ -79,17 +96,28 @@ fn our_package_split_under_device_max_msg_size(#[case] encoding: Encoding) {
 fn device_package_split_gets_next_message_answers() {
     let mut tree = device();
     let mut client = Session::new(client_config());
-    let jobs = vec![job(
-        1,
-        (0..10).map(|_| get(&["./DevInfo/DevId"])).collect(),
-    )];
+    let jobs = vec![job(1, (0..10).map(|_| get(&["./DevInfo/DevId"])).collect())];
     let mut s = setup(registered(), DeviceState::default(), jobs);
     s.max_msg_size = Some(1_200);
     let mut server = ServerSession::new(s, Arc::new(ManualClock::at(T0))).unwrap();
-    let run = run(&mut tree, &mut client, &mut server, Encoding::Xml, &mut NoHooks);
-    assert_eq!(run.client_end, Some(EndReason::Completed), "{:?}", run.client_deviations);
+    let run = run(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
+    assert_eq!(
+        run.client_end,
+        Some(EndReason::Completed),
+        "{:?}",
+        run.client_deviations
+    );
     let device = run.device_msgs();
-    assert!(device.iter().any(|m| !m.body.final_), "the device split its package");
+    assert!(
+        device.iter().any(|m| !m.body.final_),
+        "the device split its package"
+    );
     let nm: Vec<&SyncMl> = run
         .server_msgs()
         .into_iter()
@@ -109,7 +137,9 @@ fn device_package_split_gets_next_message_answers() {
 /// the device stores the whole value and the job gets one 200.
 #[test]
 fn large_object_to_the_device() {
-    let big: String = (0..3000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let big: String = (0..3000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
     let mut tree = device();
     let mut cfg = client_config();
     cfg.max_msg_size = Some(1_000);
@@ -123,8 +153,19 @@ fn large_object_to_the_device() {
         Arc::new(ManualClock::at(T0)),
     )
     .unwrap();
-    let run = run(&mut tree, &mut client, &mut server, Encoding::Xml, &mut NoHooks);
-    assert_eq!(run.client_end, Some(EndReason::Completed), "{:?}", run.client_deviations);
+    let run = run(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
+    assert_eq!(
+        run.client_end,
+        Some(EndReason::Completed),
+        "{:?}",
+        run.client_deviations
+    );
     assert_eq!(tree.value_str("./Big").as_deref(), Some(big.as_str()));
     let chunks: Vec<&dm_protocol::model::Item> = run
         .server_msgs()
@@ -140,12 +181,18 @@ fn large_object_to_the_device() {
         chunks[0].meta.as_ref().and_then(|m| m.size),
         Some(big.len() as u64)
     );
-    assert!(chunks[1..].iter().all(|c| c.meta.as_ref().and_then(|m| m.size).is_none()));
+    assert!(chunks[1..]
+        .iter()
+        .all(|c| c.meta.as_ref().and_then(|m| m.size).is_none()));
     let (last, rest) = chunks.split_last().unwrap();
     assert!(rest.iter().all(|c| c.more_data));
     assert!(!last.more_data);
     for e in run.log.iter().filter(|e| !e.from_device) {
-        assert!(e.bytes.len() <= 1_000, "{}", String::from_utf8_lossy(&e.bytes));
+        assert!(
+            e.bytes.len() <= 1_000,
+            "{}",
+            String::from_utf8_lossy(&e.bytes)
+        );
     }
     assert_eq!(run.job_statuses(1), vec![("1".to_owned(), 200)]);
     assert_eq!(run.job_state(1), Some(JobState::Done));
@@ -155,10 +202,16 @@ fn large_object_to_the_device() {
 /// reassemble and store one result with the whole value.
 #[test]
 fn large_object_from_the_device() {
-    let big: String = (0..4000).map(|i| char::from(b'A' + (i % 26) as u8)).collect();
+    let big: String = (0..4000)
+        .map(|i| char::from(b'A' + (i % 26) as u8))
+        .collect();
     let mut tree = device();
-    tree.replace(&dm_tree::Principal::Local, "./Big", dm_tree::NewNode::leaf(big.as_bytes()))
-        .unwrap();
+    tree.replace(
+        &dm_tree::Principal::Local,
+        "./Big",
+        dm_tree::NewNode::leaf(big.as_bytes()),
+    )
+    .unwrap();
     let mut client = Session::new(client_config());
     let mut s = setup(
         registered(),
@@ -167,8 +220,19 @@ fn large_object_from_the_device() {
     );
     s.max_msg_size = Some(1_500);
     let mut server = ServerSession::new(s, Arc::new(ManualClock::at(T0))).unwrap();
-    let run = run(&mut tree, &mut client, &mut server, Encoding::Xml, &mut NoHooks);
-    assert_eq!(run.client_end, Some(EndReason::Completed), "{:?}", run.client_deviations);
+    let run = run(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
+    assert_eq!(
+        run.client_end,
+        Some(EndReason::Completed),
+        "{:?}",
+        run.client_deviations
+    );
     assert!(run.deviations.is_empty(), "{:?}", run.deviations);
     let r = run.job_results(1);
     assert_eq!(r.len(), 1);

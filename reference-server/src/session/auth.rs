@@ -90,11 +90,10 @@ impl Check<'_> {
         if ok(self.nonce) && !self.used.contains(&current) {
             return None;
         }
-        let replayed = self.used.iter().any(|u| {
-            auth::b64_decode(u)
-                .map(|raw| ok(&raw))
-                .unwrap_or(false)
-        });
+        let replayed = self
+            .used
+            .iter()
+            .any(|u| auth::b64_decode(u).map(|raw| ok(&raw)).unwrap_or(false));
         Some(Verdict::Refused(
             StatusCode::InvalidCredentials,
             if replayed {
@@ -141,9 +140,7 @@ pub(super) fn chal(kind: AuthKind, nonce: Option<&[u8]>) -> Chal {
         meta: Meta {
             type_: Some(auth_type(kind).as_str().to_owned()),
             format: Some("b64".into()),
-            next_nonce: nonce
-                .filter(|_| kind != AuthKind::Basic)
-                .map(auth::b64),
+            next_nonce: nonce.filter(|_| kind != AuthKind::Basic).map(auth::b64),
             ..Meta::default()
         },
     }

@@ -38,9 +38,7 @@ use dm_protocol::model::{
 pub use dm_tree::{Clock, ManualClock, SystemClock};
 
 use crate::faults::ServerFaults;
-use crate::model::{
-    AlertItem, AlertRecord, AuthKind, Device, DeviceState, Job, JobUpdate, Secret,
-};
+use crate::model::{AlertItem, AlertRecord, AuthKind, Device, DeviceState, Job, JobUpdate, Secret};
 use auth::{Check, Verdict};
 use jobs::JobBook;
 use outbox::Outbox;
@@ -157,7 +155,8 @@ struct Cx {
 
 impl Cx {
     fn dev(&mut self, msg_id: &str, what: impl std::fmt::Display) {
-        self.deviations.push(format!("device message {msg_id}: {what}"));
+        self.deviations
+            .push(format!("device message {msg_id}: {what}"));
     }
 }
 
@@ -569,9 +568,7 @@ impl ServerSession {
             // facts §2.3: Status for the SyncHdr and the Alert only; the session ends.
             let keep: Vec<Command> = leading
                 .into_iter()
-                .filter(|c| {
-                    matches!(c, Command::Status(s) if s.cmd_ref == "0" || s.cmd_ref == a)
-                })
+                .filter(|c| matches!(c, Command::Status(s) if s.cmd_ref == "0" || s.cmd_ref == a))
                 .collect();
             self.end(&mut cx, "aborted by the device");
             return self.respond(cx, keep, Mode::StatusOnly { final_: true });
@@ -1080,12 +1077,9 @@ impl ServerSession {
         let (commands, final_) = match mode {
             Mode::StatusOnly { final_ } => (leading, final_),
             Mode::Package { final_: may_final } => {
-                let filled = self.outbox.fill(
-                    &hdr,
-                    &leading,
-                    self.device_max_msg_size,
-                    self.encoding,
-                );
+                let filled =
+                    self.outbox
+                        .fill(&hdr, &leading, self.device_max_msg_size, self.encoding);
                 for p in filled.placed {
                     self.book.register(&msg_id, &p.cmd_id, p.origin);
                 }

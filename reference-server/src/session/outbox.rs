@@ -133,16 +133,14 @@ impl Outbox {
                     }
                     match chunkable(c) {
                         Ok(ch) => {
-                            self.queue.push_front(Piece::Chunked(Box::new(Chunking {
-                                origin,
-                                ..*ch
-                            })));
+                            self.queue
+                                .push_front(Piece::Chunked(Box::new(Chunking { origin, ..*ch })));
                         }
                         Err(c) => {
                             // facts §2.4: a whole command must fit in one message; it cannot
                             // be split, so it goes as it is and the engine notes it.
                             filled.oversized = Some(c.name().to_owned());
-                            cmds.push(c);
+                            cmds.push(*c);
                             filled.placed.extend(placed);
                             break;
                         }
@@ -207,9 +205,7 @@ fn number(c: &mut Command, next: &mut usize, origin: Option<&Origin>, placed: &m
         });
     }
     match c {
-        Command::Add(x) | Command::Copy(x) | Command::Delete(x) | Command::Get(x) => {
-            x.cmd_id = id
-        }
+        Command::Add(x) | Command::Copy(x) | Command::Delete(x) | Command::Get(x) => x.cmd_id = id,
         Command::Replace(x) => x.cmd_id = id,
         Command::Alert(a) => a.cmd_id = id,
         Command::Exec(e) => e.cmd_id = id,
@@ -244,11 +240,11 @@ pub(super) fn fits(hdr: &SyncHdr, cmds: &[Command], limit: Option<u64>, enc: Enc
 }
 
 /// A Replace/Add with exactly one item carrying text or bytes can be chunked (facts §8).
-fn chunkable(c: Command) -> Result<Box<Chunking>, Command> {
+fn chunkable(c: Command) -> Result<Box<Chunking>, Box<Command>> {
     let (add, x) = match c {
         Command::Replace(x) => (false, x),
         Command::Add(x) => (true, x),
-        other => return Err(other),
+        other => return Err(Box::new(other)),
     };
     let ok = x.items.len() == 1
         && matches!(
@@ -256,11 +252,11 @@ fn chunkable(c: Command) -> Result<Box<Chunking>, Command> {
             Some(Data::Text(_) | Data::Binary(_))
         );
     if !ok {
-        return Err(if add {
+        return Err(Box::new(if add {
             Command::Add(x)
         } else {
             Command::Replace(x)
-        });
+        }));
     }
     let mut template = x;
     let mut item = template.items.remove(0);
@@ -301,7 +297,10 @@ fn split_data(d: &Data, len: usize) -> (Data, Data) {
         }
         Data::Binary(b) => {
             let cut = len.min(b.len());
-            (Data::Binary(b[..cut].to_vec()), Data::Binary(b[cut..].to_vec()))
+            (
+                Data::Binary(b[..cut].to_vec()),
+                Data::Binary(b[cut..].to_vec()),
+            )
         }
         Data::Markup(m) => split_data(&Data::Text(m.to_xml()), len),
     }

@@ -53,8 +53,12 @@ pub fn device() -> Tree {
         },
     )
     .unwrap();
-    t.add(&dm_tree::Principal::Local, "./Big", dm_tree::NewNode::leaf(""))
-        .unwrap();
+    t.add(
+        &dm_tree::Principal::Local,
+        "./Big",
+        dm_tree::NewNode::leaf(""),
+    )
+    .unwrap();
     t.replace_prop(
         &dm_tree::Principal::Local,
         "./Big",
@@ -315,7 +319,9 @@ pub fn run(
             .iter()
             .find(|(n, _)| n == "x-syncml-hmac")
             .map(|(_, v)| v.clone());
-        let decoded = codec::decode(&bytes, DecodeOptions::LENIENT).unwrap().message;
+        let decoded = codec::decode(&bytes, DecodeOptions::LENIENT)
+            .unwrap()
+            .message;
         out.log.push(Exchange {
             from_device: true,
             bytes: bytes.clone(),
@@ -333,7 +339,10 @@ pub fn run(
         out.state = Some(o.state);
         out.server_end.clone_from(&o.ended);
         let Some(reply_bytes) = o.bytes else { break };
-        assert_eq!(o.encoding, encoding, "the reply goes in the device's encoding");
+        assert_eq!(
+            o.encoding, encoding,
+            "the reply goes in the device's encoding"
+        );
         let reply = codec::decode(&reply_bytes, DecodeOptions::LENIENT)
             .map(|d| d.message)
             .ok();
@@ -377,7 +386,11 @@ pub fn plain(jobs: Vec<Job>) -> (Tree, Run) {
 }
 
 /// [`plain`] with server faults and client hooks.
-pub fn plain_with(jobs: Vec<Job>, faults: ServerFaults, hooks: &mut dyn CommandHooks) -> (Tree, Run) {
+pub fn plain_with(
+    jobs: Vec<Job>,
+    faults: ServerFaults,
+    hooks: &mut dyn CommandHooks,
+) -> (Tree, Run) {
     let mut tree = device();
     let mut client = Session::new(client_config());
     let mut s = setup(registered(), DeviceState::default(), jobs);
