@@ -3,6 +3,8 @@
 //!
 //! - [`model`]: the records every part shares — devices and their credentials, per-device
 //!   nonces, jobs with their statuses and results, received alerts, sessions and transcripts;
+//! - [`session`]: the sans-IO session engine, one device message in, our reply out;
+//! - [`faults`]: switches that make the server break chosen rules on purpose;
 //! - [`endpoint`]: the device-facing HTTP(S) listener (DM messages, hosted content, uploads);
 //! - [`http_client`]: the minimal HTTP client for HTTP push and the CLI's admin calls;
 //! - [`notify`]: package #0 out — built for a device, delivered over UDP, TCP or HTTP;
@@ -11,7 +13,9 @@
 //! "facts §N" cites the project's protocol fact sheet.
 
 pub mod endpoint;
+pub mod faults;
 pub mod http_client;
 pub mod model;
 pub mod notify;
+pub mod session;
 pub mod tls;

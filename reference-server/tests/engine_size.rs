@@ -1,0 +1,251 @@
+//! Multi-message packages and large objects between the server engine and the real client
+//! engine (facts §2.4, §8).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod engine_common;
+
+use std::sync::Arc;
+
+use dm_client::session::{EndReason, Session};
+use dm_protocol::codec::Encoding;
+use dm_protocol::codes::{AlertCode, StatusCode};
+use dm_protocol::model::{Command, SyncMl};
+use dm_server::model::{DeviceState, JobState};
+use dm_server::session::{ManualClock, ServerSession};
+use dm_tree::NoHooks;
+use engine_common::*;
+use rstest::rstest;
+
+fn has_alert(m: &SyncMl, code: AlertCode) -> bool {
+    m.body
+        .commands
+        .iter()
+        .any(|c| matches!(c, Command::Alert(a) if a.code == Some(code)))
+}
+
+fn mgmt(m: &SyncMl) -> usize {
+    m.body
+        .commands
+        .iter()
+        .filter(|c| !matches!(c, Command::Status(_) | Command::Alert(_)))
+        .count()
+}
+
+/// facts §2.4: with a small device MaxMsgSize our package is cut into several messages, each
+/// within the limit, only the last with Final; the device asks for the rest with 1222; every
+/// job is attributed and Done.
+#[rstest]
+#[case::xml(Encoding::Xml)]
+#[case::wbxml(Encoding::Wbxml)]
+fn our_package_split_under_device_max_msg_size(#[case] encoding: Encoding) {
+    let mut tree = device();
+    let mut cfg = client_config();
+    cfg.max_msg_size = Some(900);
+    let mut client = Session::new(cfg);
+    let jobs = (1..=30)
+        .map(|i| job(i, vec![get(&["./DevInfo/Man"]), get(&["./DevInfo/Mod"])]))
+        .collect();
+    let mut server = ServerSession::new(
+        setup(registered(), DeviceState::default(), jobs),
+        Arc::new(ManualClock::at(T0)),
+    )
+    .unwrap();
+    let run = run(&mut tree, &mut client, &mut server, encoding, &mut NoHooks);
+    assert_eq!(
+        run.client_end,
+        Some(EndReason::Completed),
+        "{:?}",
+        run.client_deviations
+    );
+    assert!(run.own.is_empty(), "{:?}", run.own);
+    let sent: Vec<&SyncMl> = run.server_msgs();
+    let with_cmds: Vec<&&SyncMl> = sent.iter().filter(|m| mgmt(m) > 0).collect();
+    assert!(
+        with_cmds.len() >= 3,
+        "split into {} messages",
+        with_cmds.len()
+    );
+    for e in run.log.iter().filter(|e| !e.from_device) {
+        assert!(
+            e.bytes.len() <= 900,
+            "{}",
+            String::from_utf8_lossy(&e.bytes)
+        );
+    }
+    for m in &with_cmds[..with_cmds.len() - 1] {
+        assert!(!m.body.final_, "facts §2.4: Final only on the last message");
+    }
+    // facts §2.4: the device keeps its package open while ours is (no Final in between).
+    let device = run.device_msgs();
+    assert!(device[1..device.len() - 1].iter().all(|m| !m.body.final_));
+    for i in 1..=30 {
+        assert_eq!(run.job_state(i), Some(JobState::Done), "job {i}");
+        assert_eq!(run.job_results(i).len(), 2);
+    }
+    assert!(
+        run.client_deviations.is_empty(),
+        "{:?}",
+        run.client_deviations
+    );
+}
+
+/// facts §2.4: a device package in several messages (our small MaxMsgSize makes the client
+/// split its Results) gets "next message" answers: Status + Alert 1222, no Final, no
+/// command; the Results are all attributed.
+#[test]
+fn device_package_split_gets_next_message_answers() {
+    let mut tree = device();
+    let mut client = Session::new(client_config());
+    let jobs = vec![job(1, (0..10).map(|_| get(&["./DevInfo/DevId"])).collect())];
+    let mut s = setup(registered(), DeviceState::default(), jobs);
+    s.max_msg_size = Some(1_200);
+    let mut server = ServerSession::new(s, Arc::new(ManualClock::at(T0))).unwrap();
+    let run = run(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
+    assert_eq!(
+        run.client_end,
+        Some(EndReason::Completed),
+        "{:?}",
+        run.client_deviations
+    );
+    let device = run.device_msgs();
+    assert!(
+        device.iter().any(|m| !m.body.final_),
+        "the device split its package"
+    );
+    let nm: Vec<&SyncMl> = run
+        .server_msgs()
+        .into_iter()
+        .filter(|m| has_alert(m, AlertCode::NextMessage))
+        .collect();
+    assert!(!nm.is_empty());
+    for m in nm {
+        assert!(!m.body.final_);
+        assert_eq!(mgmt(m), 0);
+    }
+    assert_eq!(run.job_results(1).len(), 10);
+    assert_eq!(run.job_state(1), Some(JobState::Done));
+}
+
+/// facts §8: a Replace whose data exceeds the device's MaxMsgSize goes in chunks: Meta/Size
+/// on the first, MoreData on all but the last, one chunk per message, each answered 213;
+/// the device stores the whole value and the job gets one 200.
+#[test]
+fn large_object_to_the_device() {
+    let big: String = (0..3000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let mut tree = device();
+    let mut cfg = client_config();
+    cfg.max_msg_size = Some(1_000);
+    let mut client = Session::new(cfg);
+    let mut server = ServerSession::new(
+        setup(
+            registered(),
+            DeviceState::default(),
+            vec![job(1, vec![replace("./Big", &big)])],
+        ),
+        Arc::new(ManualClock::at(T0)),
+    )
+    .unwrap();
+    let run = run(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
+    assert_eq!(
+        run.client_end,
+        Some(EndReason::Completed),
+        "{:?}",
+        run.client_deviations
+    );
+    assert_eq!(tree.value_str("./Big").as_deref(), Some(big.as_str()));
+    let chunks: Vec<&dm_protocol::model::Item> = run
+        .server_msgs()
+        .into_iter()
+        .flat_map(|m| m.body.commands.iter())
+        .filter_map(|c| match c {
+            Command::Replace(r) => r.items.first(),
+            _ => None,
+        })
+        .collect();
+    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    assert_eq!(
+        chunks[0].meta.as_ref().and_then(|m| m.size),
+        Some(big.len() as u64)
+    );
+    assert!(chunks[1..]
+        .iter()
+        .all(|c| c.meta.as_ref().and_then(|m| m.size).is_none()));
+    let (last, rest) = chunks.split_last().unwrap();
+    assert!(rest.iter().all(|c| c.more_data));
+    assert!(!last.more_data);
+    for e in run.log.iter().filter(|e| !e.from_device) {
+        assert!(
+            e.bytes.len() <= 1_000,
+            "{}",
+            String::from_utf8_lossy(&e.bytes)
+        );
+    }
+    assert_eq!(run.job_statuses(1), vec![("1".to_owned(), 200)]);
+    assert_eq!(run.job_state(1), Some(JobState::Done));
+}
+
+/// facts §8: a Results too large for our MaxMsgSize comes in chunks; we answer 213 per chunk,
+/// reassemble and store one result with the whole value.
+#[test]
+fn large_object_from_the_device() {
+    let big: String = (0..4000)
+        .map(|i| char::from(b'A' + (i % 26) as u8))
+        .collect();
+    let mut tree = device();
+    tree.replace(
+        &dm_tree::Principal::Local,
+        "./Big",
+        dm_tree::NewNode::leaf(big.as_bytes()),
+    )
+    .unwrap();
+    let mut client = Session::new(client_config());
+    let mut s = setup(
+        registered(),
+        DeviceState::default(),
+        vec![job(1, vec![get(&["./Big"])])],
+    );
+    s.max_msg_size = Some(1_500);
+    let mut server = ServerSession::new(s, Arc::new(ManualClock::at(T0))).unwrap();
+    let run = run(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
+    assert_eq!(
+        run.client_end,
+        Some(EndReason::Completed),
+        "{:?}",
+        run.client_deviations
+    );
+    assert!(run.deviations.is_empty(), "{:?}", run.deviations);
+    let r = run.job_results(1);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].data, big);
+    let acks = run
+        .server_msgs()
+        .into_iter()
+        .flat_map(|m| m.body.commands.iter())
+        .filter(|c| {
+            matches!(c, Command::Status(s) if s.cmd == "Results"
+                && s.code == StatusCode::ChunkedItemAccepted)
+        })
+        .count();
+    assert!(acks >= 2, "{acks} chunks acknowledged");
+    assert_eq!(run.job_state(1), Some(JobState::Done));
+}
