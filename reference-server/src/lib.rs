@@ -3,7 +3,10 @@
 //!
 //! - [`model`]: the records every part shares — devices and their credentials, per-device
 //!   nonces, jobs with their statuses and results, received alerts, sessions and transcripts;
+//! - [`store`]: their durable home, one SQLite file (`DIR/server.db`), one transaction per
+//!   change;
 //!
 //! "facts §N" cites the project's protocol fact sheet.
 
 pub mod model;
+pub mod store;
