@@ -88,9 +88,10 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidContentName { .. } => {
                 (StatusCode::BAD_REQUEST, "invalid_content_name")
             }
+            // Session-engine errors: no admin endpoint can cause them.
             StoreError::InvalidUpdate { .. }
             | StoreError::ForeignAlert { .. }
-            | StoreError::SessionEnded { .. } => (StatusCode::CONFLICT, "conflict"),
+            | StoreError::SessionEnded { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             StoreError::DataDir { .. }
             | StoreError::Open { .. }
             | StoreError::SchemaTooNew { .. }
