@@ -5,6 +5,10 @@
 //!   nonces, jobs with their statuses and results, received alerts, sessions and transcripts;
 //! - [`session`]: the sans-IO session engine, one device message in, our reply out;
 //! - [`faults`]: switches that make the server break chosen rules on purpose;
+//! - [`store`]: their durable home, one SQLite file (`DIR/server.db`), one transaction per
+//!   change;
+//! - [`admin`]: the admin API (HTTP + JSON) tools use to register devices, queue jobs, read
+//!   sessions and alerts and send notifications (contract: `docs/admin-api.md`);
 //! - [`endpoint`]: the device-facing HTTP(S) listener (DM messages, hosted content, uploads);
 //! - [`http_client`]: the minimal HTTP client for HTTP push and the CLI's admin calls;
 //! - [`notify`]: package #0 out — built for a device, delivered over UDP, TCP or HTTP;
@@ -12,10 +16,12 @@
 //!
 //! "facts §N" cites the project's protocol fact sheet.
 
+pub mod admin;
 pub mod endpoint;
 pub mod faults;
 pub mod http_client;
 pub mod model;
 pub mod notify;
 pub mod session;
+pub mod store;
 pub mod tls;

@@ -320,6 +320,92 @@ pub struct SessionRecord {
     pub transcript: Vec<TranscriptEntry>,
 }
 
+/// A session as listed: without its transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// The device.
+    pub dev_id: String,
+    /// The SessionID.
+    pub session_id: String,
+    /// Unix seconds of the first message.
+    pub started_at: u64,
+    /// Unix seconds of the end, if it ended.
+    pub ended_at: Option<u64>,
+    /// How it ended, if it ended.
+    pub end: Option<String>,
+    /// How many messages the transcript holds.
+    pub messages: u64,
+}
+
+/// The user-interaction mode a package #0 asks for (facts §7.1, 2 bits).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UiMode {
+    /// 0: not specified.
+    #[default]
+    NotSpecified,
+    /// 1: background.
+    Background,
+    /// 2: informative.
+    Informative,
+    /// 3: user interaction.
+    UserInteraction,
+}
+
+impl From<UiMode> for dm_protocol::pkg0::UiMode {
+    fn from(mode: UiMode) -> Self {
+        match mode {
+            UiMode::NotSpecified => dm_protocol::pkg0::UiMode::NotSpecified,
+            UiMode::Background => dm_protocol::pkg0::UiMode::Background,
+            UiMode::Informative => dm_protocol::pkg0::UiMode::Informative,
+            UiMode::UserInteraction => dm_protocol::pkg0::UiMode::UserInteraction,
+        }
+    }
+}
+
+/// An admin's request to send a package #0 to a device (facts §7).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyRequest {
+    /// Which of the device's notification addresses to use: the first of this transport;
+    /// `None`: the device's first address.
+    #[serde(default)]
+    pub transport: Option<NotifyTransport>,
+    /// The ui-mode field (facts §7.1).
+    #[serde(default)]
+    pub ui_mode: UiMode,
+    /// The session-id field, 1..=0xFFFF (facts §7.1); `None`: the sender picks one.
+    #[serde(default)]
+    pub session_id: Option<u16>,
+}
+
+/// What a sent package #0 was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyOutcome {
+    /// The transport used.
+    pub transport: NotifyTransport,
+    /// The address it went to.
+    pub address: String,
+    /// The session-id field sent (facts §7.1).
+    pub session_id: u16,
+    /// The `SyncHdr/SessionID` the device will use for it: uppercase hex, no leading zeros
+    /// (facts §7.3).
+    pub sync_hdr_session_id: String,
+}
+
+impl NotifyOutcome {
+    /// The outcome of a package #0 with `session_id` sent to `address`; the
+    /// `SyncHdr/SessionID` form is derived (facts §7.3: uppercase hex, no leading zeros).
+    pub fn new(transport: NotifyTransport, address: impl Into<String>, session_id: u16) -> Self {
+        NotifyOutcome {
+            transport,
+            address: address.into(),
+            session_id,
+            sync_hdr_session_id: format!("{session_id:X}"),
+        }
+    }
+}
+
 /// serde for raw bytes as base64 text.
 mod b64_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
