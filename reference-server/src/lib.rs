@@ -9,6 +9,8 @@
 //!   change;
 //! - [`admin`]: the admin API (HTTP + JSON) tools use to register devices, queue jobs, read
 //!   sessions and alerts and send notifications (contract: `docs/admin-api.md`);
+//! - [`service`]: each device message through the engine into the store, in the device's
+//!   encoding; bad input, unknown devices, idle sessions, recovery after a crash;
 //! - [`endpoint`]: the device-facing HTTP(S) listener (DM messages, hosted content, uploads);
 //! - [`http_client`]: the minimal HTTP client for HTTP push and the CLI's admin calls;
 //! - [`notify`]: package #0 out — built for a device, delivered over UDP, TCP or HTTP;
@@ -22,6 +24,7 @@ pub mod faults;
 pub mod http_client;
 pub mod model;
 pub mod notify;
+pub mod service;
 pub mod session;
 pub mod store;
 pub mod tls;

@@ -7,42 +7,15 @@
 
 use std::time::Duration;
 
-use dm_protocol::pkg0::{self, Initiator, Notification, UiMode};
-use serde::{Deserialize, Serialize};
+use dm_protocol::pkg0::{self, Initiator, Notification};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UdpSocket};
 
 use crate::http_client::{request, HttpClientError};
-use crate::model::{Device, DeviceState, NotifyAddress, NotifyTransport};
+use crate::model::{Device, DeviceState, NotifyAddress, NotifyTransport, UiMode};
 
 /// The package #0 MIME type (facts §1.1).
 pub const NOTIFICATION_MIME: &str = "application/vnd.syncml.notification";
-
-/// The ui-mode of a notification (facts §7.1), by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UiModeName {
-    /// 0: not specified.
-    NotSpecified,
-    /// 1: background.
-    #[default]
-    Background,
-    /// 2: informative.
-    Informative,
-    /// 3: user interaction.
-    UserInteraction,
-}
-
-impl From<UiModeName> for UiMode {
-    fn from(m: UiModeName) -> Self {
-        match m {
-            UiModeName::NotSpecified => UiMode::NotSpecified,
-            UiModeName::Background => UiMode::Background,
-            UiModeName::Informative => UiMode::Informative,
-            UiModeName::UserInteraction => UiMode::UserInteraction,
-        }
-    }
-}
 
 /// Why a notification could not be built or delivered.
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +74,7 @@ pub fn build(
     device: &Device,
     state: &DeviceState,
     session_id: u16,
-    ui_mode: UiModeName,
+    ui_mode: UiMode,
 ) -> Result<Vec<u8>, NotifyError> {
     let secret = device
         .server_auth
@@ -207,4 +180,66 @@ pub async fn deliver(
     tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| fail(format!("no answer within {timeout:?}")))?
+}
+
+/// The admin API's [`crate::admin::Notifier`]: builds the package for the device (digest
+/// over its current server nonce, facts §7.2), picks a session id when none is asked for
+/// (random, 1..=0xFFFF, facts §7.1) and delivers it within `timeout`.
+pub struct PackageNotifier {
+    timeout: Duration,
+    ids: std::sync::Mutex<dm_protocol::auth::NonceGenerator>,
+}
+
+impl std::fmt::Debug for PackageNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackageNotifier")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PackageNotifier {
+    /// A notifier giving each delivery `timeout`; session ids from `seed` (replayable) or
+    /// from the operating system.
+    pub fn new(timeout: Duration, seed: Option<u64>) -> Self {
+        let ids = match seed {
+            Some(s) => dm_protocol::auth::NonceGenerator::from_seed(s),
+            None => dm_protocol::auth::NonceGenerator::from_entropy(),
+        };
+        PackageNotifier {
+            timeout,
+            ids: std::sync::Mutex::new(ids),
+        }
+    }
+
+    fn session_id(&self) -> u16 {
+        let n = match self.ids.lock() {
+            Ok(mut g) => g.next_nonce(),
+            Err(p) => p.into_inner().next_nonce(),
+        };
+        u16::from_be_bytes([n[0], n[1]]).max(1)
+    }
+}
+
+impl crate::admin::Notifier for PackageNotifier {
+    fn notify<'a>(
+        &'a self,
+        device: &'a Device,
+        state: &'a DeviceState,
+        address: &'a NotifyAddress,
+        request: &'a crate::model::NotifyRequest,
+    ) -> crate::admin::NotifyFuture<'a> {
+        Box::pin(async move {
+            let sid = request.session_id.unwrap_or_else(|| self.session_id());
+            let bytes = build(device, state, sid, request.ui_mode).map_err(|e| e.to_string())?;
+            deliver(address, &bytes, self.timeout)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(crate::model::NotifyOutcome::new(
+                address.transport,
+                address.address.clone(),
+                sid,
+            ))
+        })
+    }
 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 use dm_client::listener::{self, NotificationConfig, ServerCredentials};
 use dm_protocol::pkg0::UiMode;
 use dm_server::model::{AuthKind, Device, DeviceState, NotifyAddress, NotifyTransport, Secret};
-use dm_server::notify::{self, NotifyError, UiModeName};
+use dm_server::model::UiMode as Mode;
+use dm_server::notify::{self, NotifyError};
 use rstest::rstest;
 
 fn device(notify: Vec<NotifyAddress>) -> Device {
@@ -63,7 +64,7 @@ async fn the_reference_client_verifies_it(#[case] transport: NotifyTransport) {
         NotifyTransport::Http => format!("http://{}/notify", listeners.http_addr().unwrap()),
     };
     let dev = device(vec![NotifyAddress { transport, address }]);
-    let bytes = notify::build(&dev, &state(), 0x00AB, UiModeName::UserInteraction).unwrap();
+    let bytes = notify::build(&dev, &state(), 0x00AB, Mode::UserInteraction).unwrap();
     let to = notify::pick(&dev, Some(transport)).unwrap();
     notify::deliver(to, &bytes, Duration::from_secs(5))
         .await
@@ -101,7 +102,7 @@ async fn http_refusal_is_reported_with_the_listener_reason() {
         transport: NotifyTransport::Http,
         address,
     }]);
-    let bytes = notify::build(&dev, &state(), 5, UiModeName::Background).unwrap();
+    let bytes = notify::build(&dev, &state(), 5, Mode::Background).unwrap();
     let err = notify::deliver(&dev.notify[0], &bytes, Duration::from_secs(5))
         .await
         .unwrap_err();
@@ -120,7 +121,7 @@ fn user_errors_say_what_to_do() {
         "{err}"
     );
     dev.server_auth = None;
-    let err = notify::build(&dev, &state(), 1, UiModeName::Background).unwrap_err();
+    let err = notify::build(&dev, &state(), 1, Mode::Background).unwrap_err();
     assert!(err.to_string().contains("server_auth"), "{err}");
 }
 

@@ -1,0 +1,440 @@
+//! The DM service: what the endpoint does with each device message. It decodes the message
+//! (leniently, recording each leniency), finds the device and its live session by (DevId,
+//! SessionID), runs the sans-IO engine, stores everything the engine learned in one
+//! transaction (device state, job updates, alerts, the transcript), and answers in the
+//! device's encoding. Sessions of different devices never wait for each other; messages of
+//! one session are handled one at a time.
+//!
+//! Bad input (docs/reference-server.md "Bad input"): a message whose SyncHdr can be read
+//! but not the rest gets a SyncML Status 400 for the SyncHdr (facts §3.1); bytes that are
+//! not a DM message at all get HTTP 400 with a one-line reason; an unregistered device gets
+//! Status 403 for its SyncHdr and no session.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use dm_protocol::codec::{self, DecodeOptions, Encoding};
+use dm_protocol::codes::StatusCode;
+use dm_protocol::model::{Command, Locator, Status, SyncBody, SyncHdr, SyncMl};
+use dm_tree::Clock;
+
+use crate::endpoint::{Backend, BoxFuture, DmRequest, DmResponse};
+use crate::faults::ServerFaults;
+use crate::model::{Direction, JobState, TranscriptEntry};
+use crate::session::{Output, Received, ServerSession, SessionSetup};
+use crate::store::{SessionChanges, Store, StoreError};
+
+/// Settings of the DM service.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Our URL as devices use it: `Source/LocURI` of our messages (facts §1.3).
+    pub server_uri: String,
+    /// `MaxMsgSize` we announce.
+    pub max_msg_size: Option<u64>,
+    /// `MaxObjSize` we announce.
+    pub max_obj_size: Option<u64>,
+    /// Fault-injection switches.
+    pub faults: ServerFaults,
+    /// Seconds without a message after which a session is ended ("timed out").
+    pub idle_timeout_secs: u64,
+    /// Seed of the nonces (replayable runs); `None`: from the operating system.
+    pub seed: Option<u64>,
+}
+
+struct Live {
+    engine: ServerSession,
+}
+
+type Key = (String, String);
+
+/// The [`Backend`] of the endpoint. Cheap to share (`Arc`).
+pub struct DmService {
+    store: Store,
+    config: ServiceConfig,
+    clock: Arc<dyn Clock>,
+    sessions: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<Live>>>>,
+    seeds: Mutex<dm_protocol::auth::NonceGenerator>,
+}
+
+impl std::fmt::Debug for DmService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DmService")
+            .field("server_uri", &self.config.server_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+fn xml_or_wbxml(e: Encoding) -> &'static str {
+    match e {
+        Encoding::Xml => "xml",
+        Encoding::Wbxml => "wbxml",
+    }
+}
+
+fn entry(direction: Direction, time: u64, bytes: &[u8], notes: Vec<String>) -> TranscriptEntry {
+    let decoded = codec::decode(bytes, DecodeOptions::LENIENT).ok();
+    let mut violations: Vec<String> = decoded
+        .as_ref()
+        .map(|d| d.violations.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    violations.extend(notes);
+    TranscriptEntry {
+        direction,
+        time,
+        encoding: xml_or_wbxml(Encoding::detect(bytes)).into(),
+        bytes_b64: dm_protocol::auth::b64(bytes),
+        xml: decoded.and_then(|d| codec::to_pretty_xml(&d.message).ok()),
+        violations,
+    }
+}
+
+/// What a received Content-Type tells (facts §1.1), as leniency notes.
+fn content_type_notes(content_type: Option<&str>, body: &[u8]) -> Vec<String> {
+    let body_enc = Encoding::detect(body);
+    match content_type.map(|ct| (ct, Encoding::from_content_type(ct))) {
+        None => vec![format!(
+            "leniency: no Content-Type; {} decoded from the bytes (facts §1.1)",
+            xml_or_wbxml(body_enc)
+        )],
+        Some((_, Some((e, true)))) if e == body_enc => Vec::new(),
+        Some((ct, Some((e, false)))) if e == body_enc => vec![format!(
+            "leniency: Content-Type {ct:?} is not the DM type {} (facts §1.1)",
+            e.content_type()
+        )],
+        Some((ct, _)) => vec![format!(
+            "leniency: Content-Type {ct:?} does not name the body's encoding ({}, facts §1.1)",
+            xml_or_wbxml(body_enc)
+        )],
+    }
+}
+
+fn store_failure(e: StoreError) -> DmResponse {
+    DmResponse::text(500, format!("the server could not store the session: {e}"))
+}
+
+impl DmService {
+    /// A service over `store`. Sessions left open by a previous process (a crash or a kill)
+    /// are ended as "server restarted" and their unfinished jobs queued again, so no job is
+    /// lost (issue 6 item 6).
+    pub fn new(
+        store: Store,
+        config: ServiceConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StoreError> {
+        let now = clock.now_unix();
+        for device in store.devices()? {
+            for s in store.sessions(&device.dev_id)? {
+                if s.ended_at.is_none() {
+                    store.end_session(&device.dev_id, &s.session_id, now, "server restarted")?;
+                }
+            }
+            for job in store.jobs(&device.dev_id)? {
+                if let (JobState::Sent, Some(sid)) = (job.state, &job.session_id) {
+                    store.interrupt_jobs(&device.dev_id, sid, now)?;
+                }
+            }
+        }
+        let seeds = match config.seed {
+            Some(s) => dm_protocol::auth::NonceGenerator::from_seed(s),
+            None => dm_protocol::auth::NonceGenerator::from_entropy(),
+        };
+        Ok(DmService {
+            store,
+            config,
+            clock,
+            sessions: Mutex::new(HashMap::new()),
+            seeds: Mutex::new(seeds),
+        })
+    }
+
+    fn next_seed(&self) -> u64 {
+        let n = match self.seeds.lock() {
+            Ok(mut g) => g.next_nonce(),
+            Err(p) => p.into_inner().next_nonce(),
+        };
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&n[..8]);
+        u64::from_le_bytes(b)
+    }
+
+    fn live(&self, key: &Key) -> Option<Arc<tokio::sync::Mutex<Live>>> {
+        self.sessions.lock().ok()?.get(key).cloned()
+    }
+
+    fn forget(&self, key: &Key) {
+        if let Ok(mut m) = self.sessions.lock() {
+            m.remove(key);
+        }
+    }
+
+    /// A new engine for the device's session `sid`, its start stored.
+    fn open(&self, dev_id: &str, sid: &str) -> Result<Result<Live, String>, StoreError> {
+        let device = self.store.device(dev_id)?;
+        let state = self.store.device_state(dev_id)?;
+        let jobs = self
+            .store
+            .jobs(dev_id)?
+            .into_iter()
+            .filter(|j| {
+                matches!(
+                    j.state,
+                    JobState::Queued | JobState::Interrupted | JobState::Waiting
+                )
+            })
+            .collect();
+        let setup = SessionSetup {
+            device,
+            state,
+            server_uri: self.config.server_uri.clone(),
+            jobs,
+            seed: self.next_seed(),
+            max_msg_size: self.config.max_msg_size,
+            max_obj_size: self.config.max_obj_size,
+            faults: self.config.faults.clone(),
+            idle_timeout_secs: self.config.idle_timeout_secs,
+        };
+        let engine = match ServerSession::new(setup, self.clock.clone()) {
+            Ok(e) => e,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        self.store.start_session(dev_id, sid, self.clock.now_unix())?;
+        Ok(Ok(Live { engine }))
+    }
+
+    /// Store what one `handle` produced; `received` is the device's message entry.
+    fn persist(
+        &self,
+        dev_id: &str,
+        sid: &str,
+        received: TranscriptEntry,
+        out: &Output,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now_unix();
+        let mut received = received;
+        received.violations.extend(out.deviations.iter().cloned());
+        self.store.append_transcript(dev_id, sid, &received)?;
+        if let Some(bytes) = &out.bytes {
+            let notes = out
+                .own_deviations
+                .iter()
+                .map(|d| format!("ours: {d}"))
+                .collect();
+            self.store
+                .append_transcript(dev_id, sid, &entry(Direction::Sent, now, bytes, notes))?;
+        }
+        self.store.commit_session_changes(
+            &SessionChanges {
+                dev_id: dev_id.to_owned(),
+                state: Some(out.state.clone()),
+                jobs: out.jobs.clone(),
+                alerts: out.alerts.clone(),
+                ended_session: out.ended.as_ref().map(|_| sid.to_owned()),
+            },
+            now,
+        )?;
+        if let Some(why) = &out.ended {
+            self.store.end_session(dev_id, sid, now, why)?;
+        }
+        Ok(())
+    }
+
+    /// End every session idle for longer than the timeout (facts §2.1 sets none; ours is a
+    /// project choice, `idle_timeout_secs`): their unfinished jobs are queued again.
+    pub async fn reap(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now_unix();
+        let all: Vec<(Key, Arc<tokio::sync::Mutex<Live>>)> = match self.sessions.lock() {
+            Ok(m) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut ended = 0;
+        for (key, live) in all {
+            let mut live = live.lock().await;
+            if !live.engine.expired(now) {
+                continue;
+            }
+            let out = live.engine.time_out();
+            self.store.commit_session_changes(
+                &SessionChanges {
+                    dev_id: key.0.clone(),
+                    state: Some(out.state.clone()),
+                    jobs: out.jobs.clone(),
+                    alerts: out.alerts.clone(),
+                    ended_session: Some(key.1.clone()),
+                },
+                now,
+            )?;
+            let why = out.ended.unwrap_or_else(|| "timed out".into());
+            self.store.end_session(&key.0, &key.1, now, &why)?;
+            self.forget(&key);
+            ended += 1;
+        }
+        Ok(ended)
+    }
+
+    /// Answer one DM message (see the module documentation).
+    pub async fn handle(&self, req: DmRequest) -> DmResponse {
+        let now = self.clock.now_unix();
+        let notes = content_type_notes(req.content_type.as_deref(), &req.body);
+        let decoded = match codec::decode(&req.body, DecodeOptions::LENIENT) {
+            Ok(d) => d,
+            Err(e) => return self.unreadable(&req.body, &e.to_string()),
+        };
+        let msg = decoded.message;
+        let dev_id = msg.hdr.source.loc_uri.clone();
+        let sid = msg.hdr.session_id.clone();
+        match self.store.device(&dev_id) {
+            Ok(_) => {}
+            Err(StoreError::UnknownDevice { .. }) => {
+                return header_status(&msg, decoded.encoding, StatusCode::Forbidden, &self.config.server_uri)
+            }
+            Err(e) => return store_failure(e),
+        }
+        let key = (dev_id.clone(), sid.clone());
+        let live = match self.live(&key) {
+            Some(l) => l,
+            None => match self.open(&dev_id, &sid) {
+                Ok(Ok(l)) => {
+                    let l = Arc::new(tokio::sync::Mutex::new(l));
+                    if let Ok(mut m) = self.sessions.lock() {
+                        m.insert(key.clone(), l.clone());
+                    }
+                    l
+                }
+                Ok(Err(why)) => {
+                    return DmResponse::text(500, format!("cannot start the session: {why}"))
+                }
+                Err(e) => return store_failure(e),
+            },
+        };
+        let mut live = live.lock().await;
+        let out = live.engine.handle(&Received {
+            bytes: &req.body,
+            hmac_header: req.hmac.as_deref(),
+            msg: &msg,
+        });
+        let received = entry(Direction::Received, now, &req.body, notes);
+        if let Err(e) = self.persist(&dev_id, &sid, received, &out) {
+            return store_failure(e);
+        }
+        if out.ended.is_some() {
+            drop(live);
+            self.forget(&key);
+        }
+        match out.bytes {
+            Some(body) => DmResponse {
+                status: 200,
+                content_type: out.encoding.content_type().into(),
+                headers: out.headers,
+                body,
+            },
+            // facts §2.3: nothing is sent after the session ended.
+            None => DmResponse {
+                status: 204,
+                content_type: out.encoding.content_type().into(),
+                headers: Vec::new(),
+                body: Vec::new(),
+            },
+        }
+    }
+
+    /// Bytes the codec refused: a SyncML Status 400 for the SyncHdr when the header can be
+    /// read, else HTTP 400 with the reason.
+    fn unreadable(&self, body: &[u8], why: &str) -> DmResponse {
+        let Some(hdr) = readable_header(body) else {
+            return DmResponse::text(400, format!("not a SyncML DM message: {why}"));
+        };
+        let msg = SyncMl {
+            hdr,
+            body: SyncBody::default(),
+        };
+        header_status(
+            &msg,
+            Encoding::detect(body),
+            StatusCode::BadRequest,
+            &self.config.server_uri,
+        )
+    }
+}
+
+/// The SyncHdr of a message whose body could not be decoded, if the header itself can be
+/// read (the message cut after `</SyncHdr>` and closed again).
+fn readable_header(body: &[u8]) -> Option<SyncHdr> {
+    if Encoding::detect(body) != Encoding::Xml {
+        return None;
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    let end = text.find("</SyncHdr>")? + "</SyncHdr>".len();
+    let start = text.find("<SyncML")?;
+    let head = &text[start..end];
+    let open_end = head.find('>')? + 1;
+    let candidate = format!("{}{}<SyncBody/></SyncML>", &head[..open_end], &head[open_end..]);
+    codec::decode(candidate.as_bytes(), DecodeOptions::LENIENT)
+        .ok()
+        .map(|d| d.message.hdr)
+}
+
+/// A final message with only the Status for the device's SyncHdr (facts §1.4, §3.1).
+fn header_status(msg: &SyncMl, encoding: Encoding, code: StatusCode, server_uri: &str) -> DmResponse {
+    let hdr = SyncHdr {
+        ver_dtd: "1.2".into(),
+        ver_proto: "DM/1.2".into(),
+        session_id: msg.hdr.session_id.clone(),
+        msg_id: "1".into(),
+        target: Locator::uri(msg.hdr.source.loc_uri.clone()),
+        source: Locator::uri(server_uri.to_owned()),
+        ..SyncHdr::default()
+    };
+    let status = Status {
+        cmd_id: "1".into(),
+        msg_ref: msg.hdr.msg_id.clone(),
+        cmd_ref: "0".into(),
+        cmd: "SyncHdr".into(),
+        target_refs: vec![msg.hdr.target.loc_uri.clone()],
+        source_refs: vec![msg.hdr.source.loc_uri.clone()],
+        cred: None,
+        chal: None,
+        items: Vec::new(),
+        code,
+    };
+    let reply = SyncMl {
+        hdr,
+        body: SyncBody {
+            commands: vec![Command::Status(status)],
+            final_: true,
+        },
+    };
+    match codec::encode(&reply, encoding) {
+        Ok(body) => DmResponse {
+            status: 200,
+            content_type: encoding.content_type().into(),
+            headers: Vec::new(),
+            body,
+        },
+        Err(e) => DmResponse::text(400, format!("cannot answer the message: {e}")),
+    }
+}
+
+impl Backend for Arc<DmService> {
+    fn dm(&self, req: DmRequest) -> BoxFuture<DmResponse> {
+        let me = self.clone();
+        Box::pin(async move { me.handle(req).await })
+    }
+
+    fn content(&self, name: &str) -> Option<(String, Vec<u8>)> {
+        self.store
+            .content(name)
+            .ok()
+            .map(|c| (c.content_type, c.bytes))
+    }
+
+    fn upload(&self, name: &str, content_type: &str, body: Vec<u8>) -> Result<(), String> {
+        self.store
+            .put_content(
+                &format!("uploads/{name}"),
+                content_type,
+                &body,
+                self.clock.now_unix(),
+            )
+            .map_err(|e| e.to_string())
+    }
+}
