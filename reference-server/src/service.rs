@@ -197,7 +197,8 @@ impl DmService {
             Ok(e) => e,
             Err(e) => return Ok(Err(e.to_string())),
         };
-        self.store.start_session(dev_id, sid, self.clock.now_unix())?;
+        self.store
+            .start_session(dev_id, sid, self.clock.now_unix())?;
         Ok(Ok(Live { engine }))
     }
 
@@ -219,8 +220,11 @@ impl DmService {
                 .iter()
                 .map(|d| format!("ours: {d}"))
                 .collect();
-            self.store
-                .append_transcript(dev_id, sid, &entry(Direction::Sent, now, bytes, notes))?;
+            self.store.append_transcript(
+                dev_id,
+                sid,
+                &entry(Direction::Sent, now, bytes, notes),
+            )?;
         }
         self.store.commit_session_changes(
             &SessionChanges {
@@ -285,7 +289,12 @@ impl DmService {
         match self.store.device(&dev_id) {
             Ok(_) => {}
             Err(StoreError::UnknownDevice { .. }) => {
-                return header_status(&msg, decoded.encoding, StatusCode::Forbidden, &self.config.server_uri)
+                return header_status(
+                    &msg,
+                    decoded.encoding,
+                    StatusCode::Forbidden,
+                    &self.config.server_uri,
+                )
             }
             Err(e) => return store_failure(e),
         }
@@ -367,14 +376,23 @@ fn readable_header(body: &[u8]) -> Option<SyncHdr> {
     let start = text.find("<SyncML")?;
     let head = &text[start..end];
     let open_end = head.find('>')? + 1;
-    let candidate = format!("{}{}<SyncBody/></SyncML>", &head[..open_end], &head[open_end..]);
+    let candidate = format!(
+        "{}{}<SyncBody/></SyncML>",
+        &head[..open_end],
+        &head[open_end..]
+    );
     codec::decode(candidate.as_bytes(), DecodeOptions::LENIENT)
         .ok()
         .map(|d| d.message.hdr)
 }
 
 /// A final message with only the Status for the device's SyncHdr (facts §1.4, §3.1).
-fn header_status(msg: &SyncMl, encoding: Encoding, code: StatusCode, server_uri: &str) -> DmResponse {
+fn header_status(
+    msg: &SyncMl,
+    encoding: Encoding,
+    code: StatusCode,
+    server_uri: &str,
+) -> DmResponse {
     let hdr = SyncHdr {
         ver_dtd: "1.2".into(),
         ver_proto: "DM/1.2".into(),

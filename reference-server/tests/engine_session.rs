@@ -232,6 +232,7 @@ fn async_exec_completed_by_generic_alert() {
         .updates
         .iter()
         .filter_map(|u| match u {
+            JobUpdate::Sent { job: 3, .. } => Some(JobState::Sent),
             JobUpdate::State { job: 3, state } => Some(*state),
             _ => None,
         })

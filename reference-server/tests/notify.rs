@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use dm_client::listener::{self, NotificationConfig, ServerCredentials};
 use dm_protocol::pkg0::UiMode;
-use dm_server::model::{AuthKind, Device, DeviceState, NotifyAddress, NotifyTransport, Secret};
 use dm_server::model::UiMode as Mode;
+use dm_server::model::{AuthKind, Device, DeviceState, NotifyAddress, NotifyTransport, Secret};
 use dm_server::notify::{self, NotifyError};
 use rstest::rstest;
 

@@ -202,7 +202,7 @@ impl JobBook {
     }
 
     /// The commands of every unsent job, in order, each with its origin; the jobs become
-    /// Sent (`JobUpdate::Sent` and `JobUpdate::State`).
+    /// Sent (`JobUpdate::Sent`).
     pub fn take_unsent(
         &mut self,
         session_id: &str,
@@ -215,13 +215,10 @@ impl JobBook {
             }
             j.phase = Phase::InFlight;
             j.was_sent = true;
+            // `Sent` carries the state change (the store refuses a separate move to Sent).
             updates.push(JobUpdate::Sent {
                 job: j.id,
                 session_id: session_id.to_owned(),
-            });
-            updates.push(JobUpdate::State {
-                job: j.id,
-                state: JobState::Sent,
             });
             for (k, c) in j.commands.iter().enumerate() {
                 out.push((
