@@ -134,6 +134,9 @@ struct ServeArgs {
     /// MaxObjSize we announce.
     #[arg(long, value_name = "BYTES")]
     max_obj_size: Option<u64>,
+    /// Largest accepted request body; larger ones get HTTP 413.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
+    max_body: usize,
     /// Seconds without a message before a session is ended.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     idle_timeout: u64,
@@ -395,7 +398,10 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
     tokio::spawn(endpoint::serve(
         dm_listener,
         tls,
-        EndpointConfig::default(),
+        EndpointConfig {
+            max_body: a.max_body,
+            ..EndpointConfig::default()
+        },
         Arc::new(service.clone()),
     ));
     let reaper = service.clone();
