@@ -443,3 +443,45 @@ fn tester_hooks_inject_mutate_observe() {
         if res.items[0].data.as_ref().and_then(|d| d.as_text()).is_some())));
     assert!(r.updates.is_empty(), "injected commands belong to no job");
 }
+
+/// Real clients' quirk: Status code `0` (not a SyncML code, facts §3.1) is tolerated — the
+/// job keeps the code as sent — and recorded as a deviation.
+#[test]
+fn status_code_zero_is_tolerated_and_recorded() {
+    let mut tree = device();
+    let mut client = Session::new(client_config());
+    let mut server = one_job_server(ManualClock::at(T0), ServerFaults::default());
+    let p1 = client.start(&mut tree);
+    let out = feed(&mut server, &p1);
+    let (rb, reply) = encode_decode(out.reply.as_ref().unwrap());
+    let Step::Send(mut p3) = client.handle_received(
+        &mut tree,
+        &dm_client::session::Received {
+            bytes: &rb,
+            hmac_header: None,
+            msg: &reply,
+        },
+        &mut NoHooks,
+    ) else {
+        panic!("a reply")
+    };
+    for c in &mut p3.body.commands {
+        if let Command::Status(s) = c {
+            if s.cmd == "Get" {
+                s.code = StatusCode::from_u16(0);
+            }
+        }
+    }
+    let out = feed(&mut server, &p3);
+    assert!(
+        out.deviations
+            .iter()
+            .any(|d| d.contains("code 0, not a SyncML status code")),
+        "{:?}",
+        out.deviations
+    );
+    assert!(out.jobs.iter().any(|u| matches!(
+        u,
+        JobUpdate::Status { job: 1, status } if status.code == 0
+    )));
+}

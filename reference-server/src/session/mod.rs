@@ -653,6 +653,17 @@ impl ServerSession {
         let mut refused = false;
         for c in &msg.body.commands {
             let Command::Status(st) = c else { continue };
+            if !(100..=599).contains(&st.code.as_u16()) {
+                // Real clients send e.g. `0`: tolerated, kept as sent, recorded.
+                cx.dev(
+                    their,
+                    format!(
+                        "Status for CmdRef {} has code {}, not a SyncML status code (facts §3.1)",
+                        st.cmd_ref,
+                        st.code.as_u16()
+                    ),
+                );
+            }
             if self.last_sent.as_deref() != Some(st.msg_ref.as_str()) {
                 cx.dev(
                     their,
