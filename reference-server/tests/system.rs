@@ -286,3 +286,52 @@ async fn bad_input_and_unknown_devices() {
     assert_eq!(r.end.unwrap(), EndReason::Completed);
     assert_eq!(job(&s, id).await["state"], "done");
 }
+
+/// Issue 6 item 7: content uploaded through the admin API is served at a stable URL on the
+/// DM listener; a device upload on the DM listener is visible through the admin API.
+#[tokio::test]
+async fn content_hosting_and_uploads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = spawn(&tmp.path().join("data"), &[]);
+    let base = s.dm.trim_end_matches("/dm").to_owned();
+    let put = request(
+        "PUT",
+        &format!("{}/content/pkg/app-1.0.bin", s.admin),
+        Some("application/octet-stream"),
+        b"PKGDATA".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert!((200..300).contains(&put.status), "{}", put.status);
+    let got = request(
+        "GET",
+        &format!("{base}/content/pkg/app-1.0.bin"),
+        None,
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!((got.status, got.body.as_slice()), (200, &b"PKGDATA"[..]));
+    let up = request(
+        "PUT",
+        &format!("{base}/upload/backup-IMEI_5.tnds"),
+        Some("application/vnd.syncml.dmtnds+xml"),
+        b"<MgmtTree/>".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(up.status, 201);
+    let (status, list) = api(&s, "GET", "/content", None).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"uploads/backup-IMEI_5.tnds"), "{list}");
+    let missing = request("GET", &format!("{base}/content/nope"), None, vec![])
+        .await
+        .unwrap();
+    assert_eq!(missing.status, 404);
+}
