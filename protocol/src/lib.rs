@@ -14,6 +14,7 @@ pub mod codec;
 pub mod codes;
 pub mod dom;
 pub mod model;
+pub mod packing;
 pub mod pkg0;
 pub mod tnds;
 pub mod uri;

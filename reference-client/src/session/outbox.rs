@@ -11,8 +11,9 @@
 
 use std::collections::VecDeque;
 
-use dm_protocol::codec::{self, Encoding};
-use dm_protocol::model::{Command, Data, Item, Meta, Results, SyncBody, SyncHdr, SyncMl};
+use dm_protocol::codec::Encoding;
+use dm_protocol::model::{Command, Data, Item, Results, SyncHdr};
+use dm_protocol::packing::{as_chunkable, chunk_item, data_len, fits, largest_prefix, split_data};
 
 /// One queued piece of the client's package.
 #[derive(Debug, Clone)]
@@ -171,20 +172,6 @@ impl Outbox {
     }
 }
 
-/// Whether the message fits the limit once encoded (an encoding failure counts as fitting:
-/// the driver reports it when it encodes the real message).
-fn fits(hdr: &SyncHdr, cmds: &[Command], limit: Option<u64>, encoding: Encoding) -> bool {
-    let Some(limit) = limit else { return true };
-    let msg = SyncMl {
-        hdr: hdr.clone(),
-        body: SyncBody {
-            commands: cmds.to_vec(),
-            final_: true,
-        },
-    };
-    codec::encode(&msg, encoding).map_or(true, |b| b.len() as u64 <= limit)
-}
-
 /// One Chunking per item of a Results that does not fit (items without data stay whole in
 /// a Results of their own). Embedded markup (a TNDS document) is chunked as its XML text;
 /// the item's Meta (Type, Format) is kept (facts §8, §9.2).
@@ -217,29 +204,14 @@ fn into_chunkings(r: Results) -> Vec<Piece> {
 
 /// The Results carrying the next `piece` of a chunked item.
 fn chunk_command(ch: &Chunking, id: &str, piece: Data, more: bool) -> Command {
-    let mut item = ch.item.clone();
-    if !ch.started {
-        // facts §8: Meta/Size, the whole object's size, on the first chunk only.
-        let mut meta = item.meta.take().unwrap_or_default();
-        meta.size = Some(ch.total);
-        item.meta = Some(meta);
-    } else if let Some(m) = item.meta.as_mut() {
-        m.size = None;
-        if *m == Meta::default() {
-            item.meta = None;
-        }
-    }
-    item.data = Some(piece);
-    item.more_data = more;
     Command::Results(Results {
         cmd_id: id.to_owned(),
-        items: vec![item],
+        items: vec![chunk_item(&ch.item, piece, ch.total, !ch.started, more)],
         ..ch.results.clone()
     })
 }
 
-/// The longest prefix of the chunk's rest that fits in the message (binary search over the
-/// encoded size, which grows with the prefix).
+/// The longest prefix of the chunk's rest that fits in the message.
 fn largest_fitting(
     hdr: &SyncHdr,
     cmds: &[Command],
@@ -248,73 +220,16 @@ fn largest_fitting(
     limit: Option<u64>,
     encoding: Encoding,
 ) -> Option<usize> {
-    let total = data_len(&ch.rest);
-    let try_len = |n: usize| {
+    largest_prefix(data_len(&ch.rest), |n| {
         let (piece, rest) = split_data(&ch.rest, n);
         let mut trial = cmds.to_vec();
         trial.push(chunk_command(ch, id, piece, !is_empty_data(&rest)));
         fits(hdr, &trial, limit, encoding)
-    };
-    if try_len(total) {
-        return Some(total);
-    }
-    let (mut lo, mut hi) = (0usize, total); // lo fits (or is 0), hi does not
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if try_len(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    (lo > 0 && try_len(lo)).then_some(lo)
-}
-
-/// The data's length as carried: embedded markup counts by its XML text.
-fn data_len(d: &Data) -> usize {
-    match d {
-        Data::Text(t) => t.len(),
-        Data::Binary(b) => b.len(),
-        Data::Markup(m) => m.to_xml().len(),
-    }
-}
-
-/// Data in a form that can be cut: markup becomes its XML text.
-fn as_chunkable(d: Data) -> Data {
-    match d {
-        Data::Markup(m) => Data::Text(m.to_xml()),
-        other => other,
-    }
+    })
 }
 
 fn is_empty_data(d: &Data) -> bool {
     data_len(d) == 0
-}
-
-/// Split at (at most) `n` bytes; text is cut on a character boundary at or before `n`, but
-/// always keeps at least one character so progress is made.
-fn split_data(d: &Data, n: usize) -> (Data, Data) {
-    match d {
-        Data::Text(t) => {
-            let mut cut = n.min(t.len());
-            while cut > 0 && !t.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            if cut == 0 && !t.is_empty() {
-                cut = t.chars().next().map_or(t.len(), char::len_utf8);
-            }
-            let (a, b) = t.split_at(cut);
-            (Data::Text(a.to_owned()), Data::Text(b.to_owned()))
-        }
-        Data::Binary(bytes) => {
-            let cut = n.min(bytes.len());
-            (
-                Data::Binary(bytes[..cut].to_vec()),
-                Data::Binary(bytes[cut..].to_vec()),
-            )
-        }
-        Data::Markup(m) => split_data(&Data::Text(m.to_xml()), n),
-    }
 }
 
 /// Renumber a command the client sends (CmdIDs are unique per message, facts §1.3).

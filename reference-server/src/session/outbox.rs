@@ -10,8 +10,9 @@
 
 use std::collections::VecDeque;
 
-use dm_protocol::codec::{self, Encoding};
-use dm_protocol::model::{Command, Data, Item, ItemCommand, Meta, SyncBody, SyncHdr, SyncMl};
+use dm_protocol::codec::Encoding;
+use dm_protocol::model::{Command, Data, Item, ItemCommand, SyncHdr};
+use dm_protocol::packing::{chunk_item, data_len, fits, largest_prefix, split_data};
 
 use super::jobs::Origin;
 
@@ -225,20 +226,6 @@ fn number(c: &mut Command, next: &mut usize, origin: Option<&Origin>, placed: &m
     }
 }
 
-/// Whether the message fits the limit once encoded (an encoding failure counts as fitting:
-/// the engine reports it when it encodes the real message).
-pub(super) fn fits(hdr: &SyncHdr, cmds: &[Command], limit: Option<u64>, enc: Encoding) -> bool {
-    let Some(limit) = limit else { return true };
-    let msg = SyncMl {
-        hdr: hdr.clone(),
-        body: SyncBody {
-            commands: cmds.to_vec(),
-            final_: true,
-        },
-    };
-    codec::encode(&msg, enc).map_or(true, |b| b.len() as u64 <= limit)
-}
-
 /// A Replace/Add with exactly one item carrying text or bytes can be chunked (facts §8).
 fn chunkable(c: Command) -> Result<Box<Chunking>, Box<Command>> {
     let (add, x) = match c {
@@ -272,58 +259,10 @@ fn chunkable(c: Command) -> Result<Box<Chunking>, Box<Command>> {
     }))
 }
 
-fn data_len(d: &Data) -> usize {
-    match d {
-        Data::Text(t) => t.len(),
-        Data::Binary(b) => b.len(),
-        Data::Markup(m) => m.to_xml().len(),
-    }
-}
-
-/// The first `len` bytes (text: rounded down to a character boundary, at least one
-/// character) and the rest.
-fn split_data(d: &Data, len: usize) -> (Data, Data) {
-    match d {
-        Data::Text(t) => {
-            let mut cut = len.min(t.len());
-            while cut > 0 && !t.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            if cut == 0 {
-                cut = t.chars().next().map_or(0, char::len_utf8);
-            }
-            let (a, b) = t.split_at(cut);
-            (Data::Text(a.to_owned()), Data::Text(b.to_owned()))
-        }
-        Data::Binary(b) => {
-            let cut = len.min(b.len());
-            (
-                Data::Binary(b[..cut].to_vec()),
-                Data::Binary(b[cut..].to_vec()),
-            )
-        }
-        Data::Markup(m) => split_data(&Data::Text(m.to_xml()), len),
-    }
-}
-
 fn chunk_command(ch: &Chunking, id: &str, piece: Data, more: bool) -> Command {
-    let mut item = ch.item.clone();
-    if !ch.started {
-        // facts §8: Meta/Size (total size) on the first chunk only.
-        let mut m = item.meta.take().unwrap_or_default();
-        m.size = Some(ch.total);
-        item.meta = Some(m);
-    } else if let Some(m) = item.meta.as_mut() {
-        m.size = None;
-        if *m == Meta::default() {
-            item.meta = None;
-        }
-    }
-    item.data = Some(piece);
-    item.more_data = more;
     let mut x = ch.template.clone();
     x.cmd_id = id.to_owned();
-    x.items = vec![item];
+    x.items = vec![chunk_item(&ch.item, piece, ch.total, !ch.started, more)];
     if ch.add {
         Command::Add(x)
     } else {
@@ -331,7 +270,7 @@ fn chunk_command(ch: &Chunking, id: &str, piece: Data, more: bool) -> Command {
     }
 }
 
-/// The largest chunk of `ch.rest` that fits after `cmds` (binary search on the length).
+/// The largest chunk of `ch.rest` that fits after `cmds`.
 fn largest_fitting(
     hdr: &SyncHdr,
     cmds: &[Command],
@@ -340,24 +279,10 @@ fn largest_fitting(
     limit: Option<u64>,
     enc: Encoding,
 ) -> Option<usize> {
-    let total = data_len(&ch.rest);
-    let try_len = |n: usize| {
+    largest_prefix(data_len(&ch.rest), |n| {
         let (piece, rest) = split_data(&ch.rest, n);
         let mut v = cmds.to_vec();
         v.push(chunk_command(ch, id, piece, data_len(&rest) > 0));
         fits(hdr, &v, limit, enc)
-    };
-    if try_len(total) {
-        return Some(total);
-    }
-    let (mut lo, mut hi) = (0usize, total);
-    while lo + 1 < hi {
-        let mid = lo + (hi - lo) / 2;
-        if try_len(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    (lo > 0).then_some(lo)
+    })
 }
