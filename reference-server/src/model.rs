@@ -159,6 +159,11 @@ pub struct JobStatus {
     /// Status items (e.g. UI alert answers, facts §3.3), as text.
     #[serde(default)]
     pub items: Vec<String>,
+    /// Set when the server gave this status itself because it did not send the command
+    /// (e.g. 413: an object larger than the device's MaxObjSize, facts §8); absent for a
+    /// status the device sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One item of a Results (facts §1.4).

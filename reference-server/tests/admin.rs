@@ -509,6 +509,7 @@ async fn job_progress_reported_by_the_engine_is_shown() -> R {
         target_refs: vec!["./DevInfo/Mod".into()],
         source_refs: vec![],
         items: vec![],
+        note: None,
     };
     server.store.apply_job_updates(
         &[

@@ -278,6 +278,7 @@ fn waiting_job_completed_in_a_later_package_1() {
         target_refs: vec![],
         source_refs: vec![],
         items: vec![],
+        note: None,
     }];
     let mut client = Session::new(client_config());
     let mut server = ServerSession::new(

@@ -249,3 +249,49 @@ fn large_object_from_the_device() {
     assert!(acks >= 2, "{acks} chunks acknowledged");
     assert_eq!(run.job_state(1), Some(JobState::Done));
 }
+
+/// facts §8: "peer must not send a bigger object" than the receiver's MaxObjSize. A job
+/// Replace whose data exceeds the device's MaxObjSize is not sent; the job gets 413 from the
+/// server (with a note saying so) and completes; its other command goes out normally.
+#[test]
+fn objects_over_the_device_max_obj_size_are_not_sent() {
+    let mut tree = device();
+    let mut cfg = client_config();
+    cfg.max_obj_size = Some(100);
+    let mut client = Session::new(cfg);
+    let big = "x".repeat(101);
+    let jobs = vec![job(
+        1,
+        vec![replace("./DMAcc/srvA/Name", &big), get(&["./DevInfo/Man"])],
+    )];
+    let mut server = ServerSession::new(
+        setup(registered(), DeviceState::default(), jobs),
+        Arc::new(ManualClock::at(T0)),
+    )
+    .unwrap();
+    let run = run(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+    );
+    assert_eq!(run.client_end, Some(EndReason::Completed));
+    assert!(
+        run.server_msgs()
+            .iter()
+            .all(|m| !m.body.commands.iter().any(|c| c.name() == "Replace")),
+        "the oversized Replace never went out"
+    );
+    assert_eq!(
+        run.job_statuses(1),
+        vec![("1".to_owned(), 413), ("2".to_owned(), 200)]
+    );
+    assert_eq!(run.job_state(1), Some(JobState::Done));
+    assert!(
+        run.own.iter().any(|o| o.contains("MaxObjSize 100")),
+        "{:?}",
+        run.own
+    );
+    assert_eq!(tree.value_str("./DMAcc/srvA/Name").unwrap(), "A");
+}

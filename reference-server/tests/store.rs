@@ -56,6 +56,7 @@ fn status(command: &str, cmd: &str, code: u16) -> JobStatus {
         target_refs: vec![],
         source_refs: vec![],
         items: vec![],
+        note: None,
     }
 }
 

@@ -298,10 +298,46 @@ impl JobBook {
                     .iter()
                     .map(|i| data_text(i.data.as_ref()).0)
                     .collect(),
+                note: None,
             },
         });
         Self::settle(j, updates);
         true
+    }
+
+    /// A job command the server does not send: it (and every command inside it) gets
+    /// `code` from the server itself, with `note` saying why.
+    pub fn refuse(
+        &mut self,
+        origin: &Origin,
+        cmd: &str,
+        code: StatusCode,
+        note: &str,
+        updates: &mut Vec<JobUpdate>,
+    ) {
+        let Some(j) = self.jobs.get_mut(origin.job) else {
+            return;
+        };
+        let nested = format!("{}.", origin.position);
+        for (pos, t) in j.cmds.iter_mut() {
+            if *pos == origin.position || pos.starts_with(&nested) {
+                t.status.get_or_insert(code);
+                t.waiting = false;
+            }
+        }
+        updates.push(JobUpdate::Status {
+            job: j.id,
+            status: JobStatus {
+                command: origin.position.clone(),
+                cmd: cmd.to_owned(),
+                code: code.as_u16(),
+                target_refs: Vec::new(),
+                source_refs: Vec::new(),
+                items: Vec::new(),
+                note: Some(note.to_owned()),
+            },
+        });
+        Self::settle(j, updates);
     }
 
     /// A Results item for the Get our (`msg_ref`, `cmd_ref`) was. Returns false when it

@@ -211,6 +211,27 @@ impl std::fmt::Debug for ServerSession {
     }
 }
 
+/// The largest item data in a command, nested commands included (bytes as carried).
+fn largest_object(c: &Command) -> u64 {
+    let items = |items: &[Item]| {
+        items
+            .iter()
+            .filter_map(|i| i.data.as_ref())
+            .map(|d| dm_protocol::packing::data_len(d) as u64)
+            .max()
+            .unwrap_or(0)
+    };
+    match c {
+        Command::Add(x) | Command::Replace(x) | Command::Copy(x) => items(&x.items),
+        Command::Exec(e) => items(&e.items),
+        Command::Alert(a) => items(&a.items),
+        Command::Atomic(x) | Command::Sequence(x) => {
+            x.commands.iter().map(largest_object).max().unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
 fn status(msg_ref: &str, cmd_ref: &str, cmd: &str, code: StatusCode) -> Status {
     Status {
         cmd_id: String::new(),
@@ -617,6 +638,24 @@ impl ServerSession {
     fn queue_jobs(&mut self, cx: &mut Cx) {
         let sid = self.session_id.clone().unwrap_or_default();
         for (c, o) in self.book.take_unsent(&sid, &mut cx.jobs) {
+            // facts §8: the peer must not send an object bigger than the receiver's
+            // MaxObjSize — such a command is not sent; its job gets 413 from us.
+            let biggest = largest_object(&c);
+            if let Some(max) = self.device_max_obj_size.filter(|m| biggest > *m) {
+                let note = format!(
+                    "not sent: an object of {biggest} bytes exceeds the device's MaxObjSize \
+                     {max} (facts §8)"
+                );
+                cx.own.push(format!("job command {}: {note}", o.position));
+                self.book.refuse(
+                    &o,
+                    c.name(),
+                    StatusCode::RequestEntityTooLarge,
+                    &note,
+                    &mut cx.jobs,
+                );
+                continue;
+            }
             self.outbox.push(c, Some(o));
         }
     }
