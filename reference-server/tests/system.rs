@@ -8,6 +8,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 
 use dm_client::device::{Device as Dev, SessionRequest};
 use dm_client::session::EndReason;
@@ -334,4 +335,86 @@ async fn content_hosting_and_uploads() {
         .await
         .unwrap();
     assert_eq!(missing.status, 404);
+}
+
+/// Issue 6 item 5: the admin API wakes a device — package #0 over UDP, verified by the
+/// reference client's listener (digest over the nonce the device holds, facts §7.2) — and
+/// the server-initiated session runs the queued job.
+#[tokio::test]
+async fn notify_through_the_admin_api_starts_a_session() {
+    use dm_client::runner::{self, RunEvent, RunOptions};
+    let tmp = tempfile::tempdir().unwrap();
+    let s = spawn(&tmp.path().join("data"), &[]);
+    let mut dev = device(
+        tmp.path(),
+        "IMEI:6",
+        &s.dm,
+        "[notification.udp]\nbind = \"127.0.0.1:0\"",
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut tx = Some(tx);
+    let device_side = async move {
+        let opts = RunOptions {
+            max_sessions: Some(1),
+            ..RunOptions::default()
+        };
+        let mut ended = Vec::new();
+        runner::run(
+            &mut dev,
+            &opts,
+            Arc::new(dm_tree::SystemClock),
+            std::future::pending::<()>(),
+            |ev| match ev {
+                RunEvent::Listening { udp, .. } => {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(udp.unwrap());
+                    }
+                }
+                RunEvent::Session(r) => ended.push(r.end.is_ok_and(|e| e == EndReason::Completed)),
+                _ => {}
+            },
+        )
+        .await
+        .unwrap();
+        ended
+    };
+    let admin_side = async {
+        let udp = rx.await.unwrap();
+        let (status, v) = api(
+            &s,
+            "POST",
+            "/devices",
+            Some(json!({
+                "dev_id": "IMEI:6",
+                "server_id": "srvA",
+                "client_auth": {"type": "md5", "name": "dev", "secret": "pw"},
+                "server_auth": {"type": "md5", "name": "srvA", "secret": "spw"},
+                "notify": [{"transport": "udp", "address": udp.to_string()}]
+            })),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        let id = queue_get(&s, "IMEI:6", "./DevInfo/Mod").await;
+        let (status, out) = api(
+            &s,
+            "POST",
+            "/devices/IMEI%3A6/notify",
+            Some(json!({"ui_mode": "background", "session_id": 0x0ABC})),
+        )
+        .await;
+        assert_eq!(status, 200, "{out}");
+        assert_eq!(out["sync_hdr_session_id"], "ABC");
+        id
+    };
+    // The device is not Send (its tree hooks): both sides run on this task.
+    let (ended, id) = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        tokio::join!(device_side, admin_side)
+    })
+    .await
+    .unwrap();
+    assert_eq!(ended, vec![true]);
+    let j = job(&s, id).await;
+    assert_eq!(j["state"], "done", "{j}");
+    assert_eq!(j["session_id"], "ABC");
+    assert_eq!(j["results"][0]["data"], "Sim");
 }
