@@ -1,8 +1,13 @@
 //! `dmconf`: the OMA DM conformance suite's command-line tool.
 //!
 //! Today it holds the codec tools (`dmconf codec ...`) and the golden-vector checker
-//! (`dmconf vectors check`), and the requirement coverage matrix (`dmconf coverage`). Later issues grow the cucumber runner, adapters and reports here.
+//! (`dmconf vectors check`), the requirement coverage matrix (`dmconf coverage`), and the
+//! first pieces of `dmconf run`: implementation profiles ([`profile`]: ICS, IXIT, adapter)
+//! and verdicts ([`verdict`]: scenario tags, applicability, exit codes). The cucumber
+//! runner, adapters and reports come next (issue 7).
 
 pub mod cli;
 pub mod coverage;
+pub mod profile;
 pub mod vectors;
+pub mod verdict;
