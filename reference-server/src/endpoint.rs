@@ -37,7 +37,8 @@ pub struct DmRequest {
 /// The HTTP answer to a DM message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DmResponse {
-    /// HTTP status (200 with a DM message; 400/415/500 with a one-line reason).
+    /// HTTP status (200 with a DM message, 204 with nothing to send; 400/500 with a one-line
+    /// reason).
     pub status: u16,
     /// `Content-Type`.
     pub content_type: String,
@@ -149,8 +150,11 @@ fn reply(
     for (n, v) in headers {
         b = b.header(n.as_str(), v.as_str());
     }
-    b.body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::from_static(b"bad response header\n"))))
+    b.body(Full::new(Bytes::from(body))).unwrap_or_else(|_| {
+        let mut r = Response::new(Full::new(Bytes::from_static(b"bad response header\n")));
+        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
 }
 
 fn text(status: u16, reason: &str) -> Response<Full<Bytes>> {
@@ -222,7 +226,13 @@ async fn route(
             return text(405, "hosted content is read with GET");
         }
         return match backend.content(name) {
-            Some((ct, bytes)) => reply(200, &ct, &[], bytes),
+            // Served as stored, never sniffed as something else by a browser.
+            Some((ct, bytes)) => reply(
+                200,
+                &ct,
+                &[("x-content-type-options".into(), "nosniff".into())],
+                bytes,
+            ),
             None => text(404, &format!("no content called {name:?}")),
         };
     }

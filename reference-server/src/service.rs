@@ -88,6 +88,49 @@ fn entry(direction: Direction, time: u64, bytes: &[u8], notes: Vec<String>) -> T
     }
 }
 
+/// Store what one `handle` produced — the two transcript entries, then the state, job
+/// updates, alerts and the session's end in one transaction — off the async threads (SQLite
+/// writes wait for the disk).
+async fn persist(
+    store: Store,
+    dev_id: String,
+    sid: String,
+    mut received: TranscriptEntry,
+    out: Output,
+    now: u64,
+) -> Result<(), StoreError> {
+    let work = move || {
+        received.violations.extend(out.deviations.iter().cloned());
+        store.append_transcript(&dev_id, &sid, &received)?;
+        if let Some(bytes) = &out.bytes {
+            let notes = out
+                .own_deviations
+                .iter()
+                .map(|d| format!("ours: {d}"))
+                .collect();
+            store.append_transcript(&dev_id, &sid, &entry(Direction::Sent, now, bytes, notes))?;
+        }
+        store.commit_session_changes(
+            &SessionChanges {
+                dev_id: dev_id.clone(),
+                state: Some(out.state.clone()),
+                jobs: out.jobs.clone(),
+                alerts: out.alerts.clone(),
+                ended_session: out.ended.as_ref().map(|_| sid.clone()),
+            },
+            now,
+        )?;
+        if let Some(why) = &out.ended {
+            store.end_session(&dev_id, &sid, now, why)?;
+        }
+        Ok(())
+    };
+    match tokio::task::spawn_blocking(work).await {
+        Ok(r) => r,
+        Err(e) => Err(StoreError::Task(e.to_string())),
+    }
+}
+
 /// What a received Content-Type tells (facts §1.1), as leniency notes.
 fn content_type_notes(content_type: Option<&str>, body: &[u8]) -> Vec<String> {
     let body_enc = Encoding::detect(body);
@@ -109,7 +152,12 @@ fn content_type_notes(content_type: Option<&str>, body: &[u8]) -> Vec<String> {
 }
 
 fn store_failure(e: StoreError) -> DmResponse {
-    DmResponse::text(500, format!("the server could not store the session: {e}"))
+    // The details (paths, SQL) are for the operator, not for a device.
+    eprintln!("dm-server: storing a session failed: {e}");
+    DmResponse::text(
+        500,
+        "the server could not store the session; see the server's log",
+    )
 }
 
 impl DmService {
@@ -157,14 +205,35 @@ impl DmService {
         u64::from_le_bytes(b)
     }
 
-    fn live(&self, key: &Key) -> Option<Arc<tokio::sync::Mutex<Live>>> {
-        self.sessions.lock().ok()?.get(key).cloned()
+    /// The live session of `key`, opened (and its start stored) if there is none — under the
+    /// map's lock, so two first messages of one session never open two.
+    #[allow(clippy::type_complexity)]
+    fn live_or_open(
+        &self,
+        key: &Key,
+    ) -> Result<Result<Arc<tokio::sync::Mutex<Live>>, String>, StoreError> {
+        let mut map = match self.sessions.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(l) = map.get(key) {
+            return Ok(Ok(l.clone()));
+        }
+        Ok(match self.open(&key.0, &key.1)? {
+            Ok(l) => {
+                let l = Arc::new(tokio::sync::Mutex::new(l));
+                map.insert(key.clone(), l.clone());
+                Ok(l)
+            }
+            Err(why) => Err(why),
+        })
     }
 
     fn forget(&self, key: &Key) {
-        if let Ok(mut m) = self.sessions.lock() {
-            m.remove(key);
-        }
+        match self.sessions.lock() {
+            Ok(mut m) => m.remove(key),
+            Err(p) => p.into_inner().remove(key),
+        };
     }
 
     /// A new engine for the device's session `sid`, its start stored.
@@ -202,77 +271,58 @@ impl DmService {
         Ok(Ok(Live { engine }))
     }
 
-    /// Store what one `handle` produced; `received` is the device's message entry.
-    fn persist(
-        &self,
-        dev_id: &str,
-        sid: &str,
-        received: TranscriptEntry,
-        out: &Output,
-    ) -> Result<(), StoreError> {
-        let now = self.clock.now_unix();
-        let mut received = received;
-        received.violations.extend(out.deviations.iter().cloned());
-        self.store.append_transcript(dev_id, sid, &received)?;
-        if let Some(bytes) = &out.bytes {
-            let notes = out
-                .own_deviations
-                .iter()
-                .map(|d| format!("ours: {d}"))
-                .collect();
-            self.store.append_transcript(
-                dev_id,
-                sid,
-                &entry(Direction::Sent, now, bytes, notes),
-            )?;
-        }
-        self.store.commit_session_changes(
-            &SessionChanges {
-                dev_id: dev_id.to_owned(),
-                state: Some(out.state.clone()),
-                jobs: out.jobs.clone(),
-                alerts: out.alerts.clone(),
-                ended_session: out.ended.as_ref().map(|_| sid.to_owned()),
-            },
-            now,
-        )?;
-        if let Some(why) = &out.ended {
-            self.store.end_session(dev_id, sid, now, why)?;
-        }
-        Ok(())
-    }
-
     /// End every session idle for longer than the timeout (facts §2.1 sets none; ours is a
     /// project choice, `idle_timeout_secs`): their unfinished jobs are queued again.
     pub async fn reap(&self) -> Result<usize, StoreError> {
         let now = self.clock.now_unix();
         let all: Vec<(Key, Arc<tokio::sync::Mutex<Live>>)> = match self.sessions.lock() {
             Ok(m) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            Err(_) => Vec::new(),
+            Err(p) => p
+                .into_inner()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         };
         let mut ended = 0;
+        let mut first_error = None;
         for (key, live) in all {
             let mut live = live.lock().await;
-            if !live.engine.expired(now) {
+            if live.engine.ended().is_some() || !live.engine.expired(now) {
                 continue;
             }
             let out = live.engine.time_out();
-            self.store.commit_session_changes(
-                &SessionChanges {
-                    dev_id: key.0.clone(),
-                    state: Some(out.state.clone()),
-                    jobs: out.jobs.clone(),
-                    alerts: out.alerts.clone(),
-                    ended_session: Some(key.1.clone()),
-                },
-                now,
-            )?;
-            let why = out.ended.unwrap_or_else(|| "timed out".into());
-            self.store.end_session(&key.0, &key.1, now, &why)?;
+            // The device state is not written back: a newer session of the same device may
+            // have changed it since this one last did (nonces, replay list).
+            let saved = self
+                .store
+                .commit_session_changes(
+                    &SessionChanges {
+                        dev_id: key.0.clone(),
+                        state: None,
+                        jobs: out.jobs.clone(),
+                        alerts: out.alerts.clone(),
+                        ended_session: Some(key.1.clone()),
+                    },
+                    now,
+                )
+                .and_then(|_| {
+                    let why = out.ended.clone().unwrap_or_else(|| "timed out".into());
+                    self.store.end_session(&key.0, &key.1, now, &why)
+                });
+            drop(live);
+            // Forgotten whatever happened, so one bad session never blocks the others.
             self.forget(&key);
-            ended += 1;
+            match saved {
+                Ok(()) => ended += 1,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
         }
-        Ok(ended)
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(ended),
+        }
     }
 
     /// Answer one DM message (see the module documentation).
@@ -299,47 +349,63 @@ impl DmService {
             Err(e) => return store_failure(e),
         }
         let key = (dev_id.clone(), sid.clone());
-        let live = match self.live(&key) {
-            Some(l) => l,
-            None => match self.open(&dev_id, &sid) {
-                Ok(Ok(l)) => {
-                    let l = Arc::new(tokio::sync::Mutex::new(l));
-                    if let Ok(mut m) = self.sessions.lock() {
-                        m.insert(key.clone(), l.clone());
-                    }
-                    l
-                }
-                Ok(Err(why)) => {
-                    return DmResponse::text(500, format!("cannot start the session: {why}"))
-                }
-                Err(e) => return store_failure(e),
-            },
+        let live = match self.live_or_open(&key) {
+            Ok(Ok(l)) => l,
+            Ok(Err(why)) => {
+                eprintln!("dm-server: cannot start session {sid} of {dev_id}: {why}");
+                return DmResponse::text(500, "cannot start the session; see the server's log");
+            }
+            Err(e) => return store_failure(e),
         };
         let mut live = live.lock().await;
+        if live.engine.ended().is_some() {
+            // The reaper ended it while this message waited: the device is told its session
+            // is over (facts §3.1: 408 Request timeout) and starts a new one.
+            drop(live);
+            self.forget(&key);
+            return header_status(
+                &msg,
+                decoded.encoding,
+                StatusCode::RequestTimeout,
+                &self.config.server_uri,
+            );
+        }
         let out = live.engine.handle(&Received {
             bytes: &req.body,
             hmac_header: req.hmac.as_deref(),
             msg: &msg,
         });
         let received = entry(Direction::Received, now, &req.body, notes);
-        if let Err(e) = self.persist(&dev_id, &sid, received, &out) {
+        let ended = out.ended.is_some();
+        let (bytes, encoding, headers) = (out.bytes.clone(), out.encoding, out.headers.clone());
+        let saved = persist(
+            self.store.clone(),
+            dev_id.clone(),
+            sid.clone(),
+            received,
+            out,
+            now,
+        )
+        .await;
+        if let Err(e) = saved {
             return store_failure(e);
         }
-        if out.ended.is_some() {
+        if ended {
             drop(live);
             self.forget(&key);
         }
-        match out.bytes {
+        let out_bytes = bytes;
+        match out_bytes {
             Some(body) => DmResponse {
                 status: 200,
-                content_type: out.encoding.content_type().into(),
-                headers: out.headers,
+                content_type: encoding.content_type().into(),
+                headers,
                 body,
             },
             // facts §2.3: nothing is sent after the session ended.
             None => DmResponse {
                 status: 204,
-                content_type: out.encoding.content_type().into(),
+                content_type: encoding.content_type().into(),
                 headers: Vec::new(),
                 body: Vec::new(),
             },
@@ -373,7 +439,7 @@ fn readable_header(body: &[u8]) -> Option<SyncHdr> {
     }
     let text = std::str::from_utf8(body).ok()?;
     let end = text.find("</SyncHdr>")? + "</SyncHdr>".len();
-    let start = text.find("<SyncML")?;
+    let start = text[..end].find("<SyncML")?;
     let head = &text[start..end];
     let open_end = head.find('>')? + 1;
     let candidate = format!(
@@ -428,7 +494,7 @@ fn header_status(
             headers: Vec::new(),
             body,
         },
-        Err(e) => DmResponse::text(400, format!("cannot answer the message: {e}")),
+        Err(e) => DmResponse::text(500, format!("cannot encode our answer: {e}")),
     }
 }
 
@@ -445,11 +511,13 @@ impl Backend for Arc<DmService> {
             .map(|c| (c.content_type, c.bytes))
     }
 
-    fn upload(&self, name: &str, content_type: &str, body: Vec<u8>) -> Result<(), String> {
+    /// Device uploads are kept as opaque bytes (`application/octet-stream`, whatever the
+    /// device said), so a stored upload can never be served as a page.
+    fn upload(&self, name: &str, _content_type: &str, body: Vec<u8>) -> Result<(), String> {
         self.store
             .put_content(
                 &format!("uploads/{name}"),
-                content_type,
+                "application/octet-stream",
                 &body,
                 self.clock.now_unix(),
             )

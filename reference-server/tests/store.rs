@@ -968,3 +968,65 @@ fn clones_share_the_store_across_threads() -> R {
     assert_eq!(store.jobs("IMEI:1")?.len(), 40);
     Ok(())
 }
+
+/// What a live session may legitimately report after a job completed or was resent, and a
+/// job the admin cancelled while a session had it: none of it fails the session's commit.
+#[test]
+fn late_statuses_resends_and_cancelled_jobs() -> R {
+    let tmp = tempfile::tempdir()?;
+    let store = open(tmp.path());
+    store.add_device(&device("IMEI:1"))?;
+    let job = store.add_job("IMEI:1", &spec(GET_SPEC), 1)?;
+    let sent = |sid: &str| JobUpdate::Sent {
+        job: job.id,
+        session_id: sid.into(),
+    };
+    store.apply_job_updates(
+        &[
+            sent("S1"),
+            JobUpdate::Status {
+                job: job.id,
+                status: status("1", "Get", 401),
+            },
+        ],
+        2,
+    )?;
+    // Resent in the same session (our package again after the device refused our
+    // credentials, facts §6.2): the first attempt's answers are dropped.
+    store.apply_job_updates(&[sent("S1")], 3)?;
+    assert!(store.job(job.id)?.statuses.is_empty());
+    // …but not in another session while it is Sent there.
+    assert!(store.apply_job_updates(&[sent("S2")], 3).is_err());
+    // One Status per item (facts §1.4) and a repeat after Done are kept.
+    store.apply_job_updates(
+        &[
+            JobUpdate::Status {
+                job: job.id,
+                status: status("1", "Get", 200),
+            },
+            JobUpdate::State {
+                job: job.id,
+                state: JobState::Done,
+            },
+            JobUpdate::Status {
+                job: job.id,
+                status: status("1", "Get", 200),
+            },
+        ],
+        4,
+    )?;
+    let done = store.job(job.id)?;
+    assert_eq!((done.state, done.statuses.len()), (JobState::Done, 2));
+    // Cancelled while a session had it loaded: the session's news about it is dropped.
+    let other = store.add_job("IMEI:1", &spec(GET_SPEC), 5)?;
+    store.cancel_job(other.id, 6)?;
+    store.apply_job_updates(
+        &[JobUpdate::Sent {
+            job: other.id,
+            session_id: "S3".into(),
+        }],
+        7,
+    )?;
+    assert_eq!(store.job(other.id)?.state, JobState::Cancelled);
+    Ok(())
+}

@@ -252,6 +252,9 @@ async fn bad_input_and_unknown_devices() {
     let text = String::from_utf8_lossy(&garbage.body);
     assert!(text.starts_with("not a SyncML DM message"), "{text}");
     assert_eq!(text.trim().lines().count(), 1);
+    // A header end before the root start once panicked the header reader.
+    let twisted = post(b"</SyncHdr>x<SyncML".to_vec()).await;
+    assert_eq!(twisted.status, 400);
     let hdr = r#"<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto><SessionID>77</SessionID><MsgID>5</MsgID><Target><LocURI>x</LocURI></Target><Source><LocURI>IMEI:4</LocURI></Source></SyncHdr>"#;
     let broken = post(format!("{hdr}<SyncBody><Get><CmdID>1</Cmd").into_bytes()).await;
     assert_eq!(broken.status, 200);

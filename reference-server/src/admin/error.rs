@@ -91,7 +91,8 @@ impl From<StoreError> for ApiError {
             // Session-engine errors: no admin endpoint can cause them.
             StoreError::InvalidUpdate { .. }
             | StoreError::ForeignAlert { .. }
-            | StoreError::SessionEnded { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            | StoreError::SessionEnded { .. }
+            | StoreError::Task(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             StoreError::DataDir { .. }
             | StoreError::Open { .. }
             | StoreError::SchemaTooNew { .. }

@@ -126,6 +126,10 @@ pub enum StoreError {
         /// The device the alert names.
         alert_dev_id: String,
     },
+    /// The worker thread a store call ran on failed (a bug; the call's transaction was not
+    /// committed).
+    #[error("a storing task failed: {0}")]
+    Task(String),
     /// The session already ended.
     #[error("session `{session_id}` of device `{dev_id}` already ended")]
     SessionEnded {

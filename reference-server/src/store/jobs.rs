@@ -199,6 +199,11 @@ fn apply_one(tx: &Transaction<'_>, update: &JobUpdate, now: u64) -> Result<(), S
         | JobUpdate::State { job, .. } => *job,
     };
     let mut job = load_job(tx, id)?;
+    if job.state == JobState::Cancelled {
+        // Cancelled by the admin while a live session had it loaded: nothing of it is kept,
+        // and the session goes on (docs/admin-api.md "Jobs").
+        return Ok(());
+    }
     let refuse = |what: String| StoreError::InvalidUpdate {
         id,
         state: job.state,
@@ -206,7 +211,11 @@ fn apply_one(tx: &Transaction<'_>, update: &JobUpdate, now: u64) -> Result<(), S
     };
     match update {
         JobUpdate::Sent { session_id, .. } => {
-            if !matches!(job.state, JobState::Queued | JobState::Interrupted) {
+            // Sent again in the same session (our package resent after the device refused
+            // our credentials, facts §6.2): the earlier attempt's answers are dropped.
+            let resent = job.state == JobState::Sent
+                && job.session_id.as_deref() == Some(session_id.as_str());
+            if !resent && !matches!(job.state, JobState::Queued | JobState::Interrupted) {
                 return Err(refuse(format!("Sent in session `{session_id}`")));
             }
             job.state = JobState::Sent;
@@ -215,7 +224,12 @@ fn apply_one(tx: &Transaction<'_>, update: &JobUpdate, now: u64) -> Result<(), S
             job.results.clear();
         }
         JobUpdate::Status { status, .. } => {
-            if !matches!(job.state, JobState::Sent | JobState::Waiting) {
+            // Done too: a device may send one Status per item (facts §1.4) or repeat one
+            // after the job completed; each is kept as received.
+            if !matches!(
+                job.state,
+                JobState::Sent | JobState::Waiting | JobState::Done
+            ) {
                 return Err(refuse(format!(
                     "a Status {} for command {}",
                     status.code, status.command
@@ -224,7 +238,10 @@ fn apply_one(tx: &Transaction<'_>, update: &JobUpdate, now: u64) -> Result<(), S
             job.statuses.push(status.clone());
         }
         JobUpdate::Result { result, .. } => {
-            if !matches!(job.state, JobState::Sent | JobState::Waiting) {
+            if !matches!(
+                job.state,
+                JobState::Sent | JobState::Waiting | JobState::Done
+            ) {
                 return Err(refuse(format!(
                     "a Results item for command {}",
                     result.command
