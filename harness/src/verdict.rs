@@ -24,6 +24,20 @@ pub enum Verdict {
     Error,
 }
 
+impl Verdict {
+    /// The results-file spelling (`pass`, `fail`, `not-applicable`, `inconclusive`,
+    /// `error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NotApplicable => "not-applicable",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Error => "error",
+        }
+    }
+}
+
 /// The level of a scenario's requirement (tags `@must`, `@should`, `@may`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,6 +1,6 @@
 //! A run's results file.
 //!
-//! Provisional shape, until the harness defines `results.json`:
+//! Provisional shape, until the harness writes `results.json` (issue 7):
 //! `{"scenarios":[{"id":"TREE-001","verdict":"pass"}]}` with the verdicts of
 //! `shared/docs/conformance-model.md` (`pass`, `fail`, `not-applicable`, `inconclusive`,
 //! `error`). Unknown fields are ignored so the harness can add more.
@@ -8,39 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::CoverageError;
 
-/// A scenario verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
-pub enum Verdict {
-    /// The implementation did what the requirement asks.
-    Pass,
-    /// The implementation contradicted a requirement.
-    Fail,
-    /// The feature is not claimed in the ICS.
-    NotApplicable,
-    /// No answer in time or an adapter failure: not shown wrong.
-    Inconclusive,
-    /// The harness itself failed.
-    Error,
-}
-
-impl Verdict {
-    /// The results-file spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::NotApplicable => "not-applicable",
-            Verdict::Inconclusive => "inconclusive",
-            Verdict::Error => "error",
-        }
-    }
-}
+pub use crate::verdict::Verdict;
 
 #[derive(Deserialize)]
 struct RawResults {
