@@ -8,8 +8,9 @@
 //! [`Clock`], nonces from a seeded [`NonceGenerator`], so sessions are replayable.
 //!
 //! What the engine does, in order, for each device message:
-//! 1. header checks (SessionID, DevId, our MaxMsgSize; facts §1.3), replay check (a MsgID
-//!    already processed is refused);
+//! 1. retransmission and replay check (a MsgID already processed: the byte-identical
+//!    previous message gets our previous reply again, anything else is refused; see
+//!    [`ServerSession::handle`]), header checks (SessionID, DevId, our MaxMsgSize; facts §1.3);
 //! 2. authentication of the device (`auth`, facts §6.2, §6.3); on 401/407 only Statuses
 //!    with a Chal go back (facts §6.2);
 //! 3. the device's Statuses and Results, attributed to job commands (`jobs`), chunked
@@ -172,6 +173,15 @@ struct Inbound {
     binary: bool,
 }
 
+/// Our reply to the previous device message, kept to answer a retransmission identically.
+#[derive(Debug, Clone)]
+struct CachedReply {
+    reply: SyncMl,
+    bytes: Vec<u8>,
+    headers: Vec<(String, String)>,
+    encoding: Encoding,
+}
+
 /// One DM session on the server side. See the module documentation.
 pub struct ServerSession {
     setup: SessionSetup,
@@ -183,6 +193,10 @@ pub struct ServerSession {
     next_msg_id: u64,
     last_sent: Option<String>,
     seen_msg_ids: HashSet<String>,
+    /// The previous device message (bytes, `x-syncml-hmac`), to recognise a retransmission.
+    last_received: Option<(Vec<u8>, Option<String>)>,
+    /// Our reply to it, sent again on a retransmission.
+    last_reply: Option<CachedReply>,
     device_authenticated: bool,
     auth_failures: u32,
     server_authenticated: bool,
@@ -301,6 +315,8 @@ impl ServerSession {
             next_msg_id: 1,
             last_sent: None,
             seen_msg_ids: HashSet::new(),
+            last_received: None,
+            last_reply: None,
             auth_failures: 0,
             server_authenticated: false,
             server_refusals: 0,
@@ -352,6 +368,8 @@ impl ServerSession {
         if self.ended.is_none() {
             self.end(&mut cx, "timed out");
         }
+        // A retry after the timeout gets nothing: the session is over for both sides.
+        self.last_reply = None;
         self.output(cx, None, None, Vec::new())
     }
 
@@ -420,42 +438,24 @@ impl ServerSession {
     }
 
     /// The SyncHdr verdict and Chal for the device's credentials (facts §6.2, §6.3).
-    fn authenticate(&mut self, rx: &Received<'_>, repeated: bool) -> (Verdict, Option<Chal>) {
+    fn authenticate(&mut self, rx: &Received<'_>) -> (Verdict, Option<Chal>) {
         let Some(secret) = self.setup.device.client_auth.clone() else {
-            if repeated {
-                return (
-                    Verdict::Refused(
-                        StatusCode::InvalidCredentials,
-                        "MsgID already processed in this session (replay refused)".into(),
-                    ),
-                    None,
-                );
-            }
             return (Verdict::Accepted(StatusCode::Ok), None);
         };
         let hmac = secret.kind == AuthKind::Hmac;
-        if self.device_authenticated && !hmac && !repeated {
+        if self.device_authenticated && !hmac {
             return (Verdict::Accepted(StatusCode::Ok), None);
         }
-        let mut verdict = if repeated {
-            Verdict::Refused(
-                StatusCode::InvalidCredentials,
-                "MsgID already processed in this session (replay refused; facts §1.3: MsgID \
-                 identifies a message)"
-                    .into(),
-            )
-        } else {
-            Check {
-                secret: &secret,
-                nonce: &self.setup.state.client_nonce,
-                used: &self.setup.state.used_client_nonces,
-                msg: rx.msg,
-                bytes: rx.bytes,
-                hmac_header: rx.hmac_header,
-            }
-            .verdict()
-        };
-        if self.setup.faults.accept_bad_credentials && !repeated {
+        let mut verdict = Check {
+            secret: &secret,
+            nonce: &self.setup.state.client_nonce,
+            used: &self.setup.state.used_client_nonces,
+            msg: rx.msg,
+            bytes: rx.bytes,
+            hmac_header: rx.hmac_header,
+        }
+        .verdict();
+        if self.setup.faults.accept_bad_credentials {
             if let Verdict::Refused(..) = verdict {
                 verdict = Verdict::Accepted(if hmac {
                     StatusCode::Ok
@@ -478,6 +478,32 @@ impl ServerSession {
             self.device_authenticated = true;
         }
         (verdict, chal)
+    }
+
+    /// Our previous reply again when `rx` is byte-identical (same HMAC header too) to the
+    /// previous device message and repeats its MsgID: a retransmission (see
+    /// [`ServerSession::handle`]).
+    fn retransmission(&mut self, rx: &Received<'_>) -> Option<Output> {
+        let (bytes, hmac) = self.last_received.as_ref()?;
+        let same = bytes.as_slice() == rx.bytes
+            && hmac.as_deref() == rx.hmac_header
+            && self.seen_msg_ids.contains(&rx.msg.hdr.msg_id);
+        if !same {
+            return None;
+        }
+        let cached = self.last_reply.clone()?;
+        let mut cx = Cx::default();
+        cx.dev(
+            &rx.msg.hdr.msg_id,
+            "byte-identical retransmission of the previous message (MsgID already processed, \
+             facts §1.3); our previous reply sent again, nothing processed",
+        );
+        if self.ended.is_none() {
+            self.last_activity = self.clock.now_unix();
+        }
+        let mut out = self.output(cx, Some(cached.reply), Some(cached.bytes), cached.headers);
+        out.encoding = cached.encoding;
+        Some(out)
     }
 
     fn check_header(&mut self, rx: &Received<'_>, cx: &mut Cx) {
@@ -530,22 +556,52 @@ impl ServerSession {
     }
 
     /// Process one device message and say what to send (see the module documentation).
+    ///
+    /// A message whose MsgID was already processed in this session (facts §1.3: MsgID
+    /// identifies a message) is either
+    /// - a retransmission: byte-identical (with the same `x-syncml-hmac` header) to the
+    ///   previous device message, as after an HTTP retry when our response was lost. It gets
+    ///   our previous reply again, byte for byte; nothing is processed, no state changes
+    ///   (only the idle clock restarts) and a deviation is noted. This works after the
+    ///   session ended too, since the lost response may have been the last one;
+    /// - or a replay: any other content. Nothing is executed. When the device must
+    ///   authenticate this message (not yet authenticated, or HMAC) and its credentials are
+    ///   wrong, it is an ordinary authentication failure (401 with Chal, facts §6.2, counted
+    ///   toward [`MAX_AUTH_FAILURES`]); otherwise the SyncHdr and every command get 400 and
+    ///   nothing is counted (a Chal still goes with it when the auth kind issues a nonce per
+    ///   message).
     pub fn handle(&mut self, rx: &Received<'_>) -> Output {
         let mut cx = Cx::default();
         let msg = rx.msg;
         let their = msg.hdr.msg_id.clone();
         self.tester.on_received(rx.bytes, msg);
+        if let Some(out) = self.retransmission(rx) {
+            return out;
+        }
         if self.ended.is_some() {
             cx.dev(&their, "message after the session ended; nothing sent");
             return self.output(cx, None, None, Vec::new());
         }
         self.last_activity = self.clock.now_unix();
+        self.last_received = Some((rx.bytes.to_vec(), rx.hmac_header.map(str::to_owned)));
+        self.last_reply = None;
         if !rx.bytes.is_empty() {
             self.encoding = Encoding::detect(rx.bytes);
         }
         self.check_header(rx, &mut cx);
         let repeated = !self.seen_msg_ids.insert(their.clone());
-        let (verdict, chal) = self.authenticate(rx, repeated);
+        let (mut verdict, chal) = self.authenticate(rx);
+        let counted = matches!(verdict, Verdict::Refused(..));
+        if repeated {
+            let why = "MsgID already processed in this session with other content (replay \
+                       refused; facts §1.3: MsgID identifies a message)";
+            match &mut verdict {
+                Verdict::Refused(_, w) => *w = format!("{why}; {w}"),
+                v @ Verdict::Accepted(_) => {
+                    *v = Verdict::Refused(StatusCode::BadRequest, why.to_owned());
+                }
+            }
+        }
         let msg_ref = if self.setup.faults.ignore_msg_ref {
             format!("{their}9")
         } else {
@@ -571,9 +627,11 @@ impl ServerSession {
                     leading.push(Command::Status(status(&msg_ref, id, c.name(), code)));
                 }
             }
-            self.auth_failures += 1;
-            if self.auth_failures >= MAX_AUTH_FAILURES {
-                self.end(&mut cx, "authentication failed");
+            if counted {
+                self.auth_failures += 1;
+                if self.auth_failures >= MAX_AUTH_FAILURES {
+                    self.end(&mut cx, "authentication failed");
+                }
             }
             return self.respond(cx, leading, Mode::StatusOnly { final_: true });
         }
@@ -1177,6 +1235,12 @@ impl ServerSession {
         };
         let bytes = self.tester.replace_bytes(&reply, &bytes).unwrap_or(bytes);
         let headers = self.outgoing_headers(&bytes);
+        self.last_reply = Some(CachedReply {
+            reply: reply.clone(),
+            bytes: bytes.clone(),
+            headers: headers.clone(),
+            encoding: self.encoding,
+        });
         self.output(cx, Some(reply), Some(bytes), headers)
     }
 }

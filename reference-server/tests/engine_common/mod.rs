@@ -310,9 +310,44 @@ pub fn run(
     encoding: Encoding,
     hooks: &mut dyn CommandHooks,
 ) -> Run {
+    run_tweaked(
+        tree,
+        client,
+        server,
+        encoding,
+        hooks,
+        &mut Tweaks::default(),
+    )
+}
+
+/// How [`run_tweaked`] tampers with the device's side of a run.
+#[derive(Default)]
+pub struct Tweaks<'a> {
+    /// Changes every device message (its index among the device messages, from 0) before it
+    /// is encoded, as a non-conforming device would send it.
+    pub edit: Option<&'a mut dyn FnMut(usize, &mut SyncMl)>,
+    /// Indices of device messages delivered twice (an HTTP retry after a lost response):
+    /// the first reply is dropped, the client gets the second.
+    pub twice: Vec<usize>,
+    /// Every server [`dm_server::session::Output`] of a repeated delivery (see `twice`).
+    pub repeated_outputs: Vec<dm_server::session::Output>,
+}
+
+/// [`run`] with the device's messages edited or delivered twice (see [`Tweaks`]).
+pub fn run_tweaked(
+    tree: &mut Tree,
+    client: &mut Session,
+    server: &mut ServerSession,
+    encoding: Encoding,
+    hooks: &mut dyn CommandHooks,
+    tweaks: &mut Tweaks<'_>,
+) -> Run {
     let mut out = Run::default();
     let mut msg = client.start(tree);
-    for _ in 0..40 {
+    for k in 0..40 {
+        if let Some(edit) = tweaks.edit.as_mut() {
+            edit(k, &mut msg);
+        }
         let bytes = codec::encode(&msg, encoding).unwrap();
         let headers = client.outgoing_headers(&bytes);
         let hmac = headers
@@ -327,11 +362,22 @@ pub fn run(
             bytes: bytes.clone(),
             msg: decoded.clone(),
         });
-        let o = server.handle(&Received {
+        let rx = Received {
             bytes: &bytes,
             hmac_header: hmac.as_deref(),
             msg: &decoded,
-        });
+        };
+        let mut o = server.handle(&rx);
+        if tweaks.twice.contains(&k) {
+            out.updates.extend(o.jobs.clone());
+            out.alerts.extend(o.alerts.clone());
+            out.deviations.extend(o.deviations.clone());
+            out.own.extend(o.own_deviations.clone());
+            let first = o.bytes.clone();
+            o = server.handle(&rx);
+            assert_eq!(o.bytes, first, "a retransmission gets the same reply bytes");
+            tweaks.repeated_outputs.push(o.clone());
+        }
         out.updates.extend(o.jobs);
         out.alerts.extend(o.alerts);
         out.deviations.extend(o.deviations);
