@@ -295,3 +295,129 @@ fn objects_over_the_device_max_obj_size_are_not_sent() {
     );
     assert_eq!(tree.value_str("./DMAcc/srvA/Name").unwrap(), "A");
 }
+
+/// Hides our MaxObjSize from the device (as if it ignored it), so it sends bigger objects.
+struct HideMaxObjSize;
+
+impl dm_server::session::ServerTester for HideMaxObjSize {
+    fn before_encode(&mut self, msg: &mut SyncMl) {
+        if let Some(m) = msg.hdr.meta.as_mut() {
+            m.max_obj_size = None;
+        }
+    }
+}
+
+/// A Get of a 4000-byte `./Big` from a device that does not know our MaxObjSize, with the
+/// device's messages changed by `edit`.
+fn oversized_from_device(
+    max_obj_size: Option<u64>,
+    edit: &mut dyn FnMut(usize, &mut SyncMl),
+) -> Run {
+    let big: String = (0..4000)
+        .map(|i| char::from(b'A' + (i % 26) as u8))
+        .collect();
+    let mut tree = device();
+    tree.replace(
+        &dm_tree::Principal::Local,
+        "./Big",
+        dm_tree::NewNode::leaf(big.as_bytes()),
+    )
+    .unwrap();
+    let mut client = Session::new(client_config());
+    let mut s = setup(
+        registered(),
+        DeviceState::default(),
+        vec![job(1, vec![get(&["./Big"])])],
+    );
+    s.max_msg_size = Some(1_500);
+    s.max_obj_size = max_obj_size;
+    let mut server = ServerSession::new(s, Arc::new(ManualClock::at(T0))).unwrap();
+    server.set_tester(Box::new(HideMaxObjSize));
+    run_tweaked(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+        &mut Tweaks {
+            edit: Some(edit),
+            ..Tweaks::default()
+        },
+    )
+}
+
+fn results_413(run: &Run) -> usize {
+    run.server_msgs()
+        .into_iter()
+        .flat_map(|m| m.body.commands.iter())
+        .filter(|c| {
+            matches!(c, Command::Status(s) if s.cmd == "Results"
+                && s.code == StatusCode::RequestEntityTooLarge)
+        })
+        .count()
+}
+
+/// facts §8, §3.1: a large object whose declared Meta/Size exceeds our MaxObjSize is answered
+/// 413 on its first chunk and dropped; the job's Get gets 413 from the server with a note,
+/// no Results are stored, and the job completes.
+#[test]
+fn incoming_object_over_our_max_obj_size_declared() {
+    let run = oversized_from_device(Some(1_000), &mut |_, _| {});
+    assert_eq!(run.client_end, Some(EndReason::Completed));
+    assert_eq!(results_413(&run), 1, "413 on the first chunk");
+    assert!(run.job_results(1).is_empty(), "nothing kept");
+    assert_eq!(
+        run.job_statuses(1),
+        vec![("1".to_owned(), 200), ("1".to_owned(), 413)]
+    );
+    assert_eq!(run.job_state(1), Some(JobState::Done));
+    assert!(
+        run.deviations
+            .iter()
+            .any(|d| d.contains("Meta/Size 4000") && d.contains("MaxObjSize 1000")),
+        "{:?}",
+        run.deviations
+    );
+}
+
+/// facts §8: without Meta/Size on the first chunk, the reassembled data is counted: the
+/// chunk that takes it over our MaxObjSize gets 413 and the object is dropped.
+#[test]
+fn incoming_object_over_our_max_obj_size_reassembled() {
+    let mut strip = |_: usize, m: &mut SyncMl| {
+        for c in &mut m.body.commands {
+            if let Command::Results(r) = c {
+                for i in &mut r.items {
+                    if let Some(meta) = i.meta.as_mut() {
+                        meta.size = None;
+                    }
+                }
+                if let Some(meta) = r.meta.as_mut() {
+                    meta.size = None;
+                }
+            }
+        }
+    };
+    let run = oversized_from_device(Some(2_500), &mut strip);
+    assert_eq!(run.client_end, Some(EndReason::Completed));
+    assert_eq!(results_413(&run), 1);
+    assert!(run.job_results(1).is_empty(), "nothing kept");
+    assert_eq!(run.job_state(1), Some(JobState::Done));
+    assert!(
+        run.deviations
+            .iter()
+            .any(|d| d.contains("reassembled data reached") && d.contains("MaxObjSize 2500")),
+        "{:?}",
+        run.deviations
+    );
+}
+
+/// Without our own MaxObjSize, an object under the hard cap (16 MiB) is still accepted.
+#[test]
+fn incoming_object_under_the_hard_cap_is_kept() {
+    let run = oversized_from_device(None, &mut |_, _| {});
+    assert_eq!(results_413(&run), 0);
+    assert_eq!(run.job_results(1).len(), 1);
+    assert_eq!(run.job_results(1)[0].data.len(), 4000);
+    assert!(dm_server::session::MAX_INBOUND_OBJECT == 16 * 1024 * 1024);
+}

@@ -52,6 +52,11 @@ pub const HMAC_HEADER: &str = "x-syncml-hmac";
 /// which the session ends: the device retries once after a challenge (facts §6.2).
 pub const MAX_AUTH_FAILURES: u32 = 2;
 
+/// The largest object (Results item, reassembled large object) accepted from a device when
+/// we announce no `MaxObjSize`: 16 MiB. Bigger ones get 413 (facts §3.1, §8) and are
+/// dropped, so reassembly memory is bounded.
+pub const MAX_INBOUND_OBJECT: u64 = 16 * 1024 * 1024;
+
 /// How many used nonces [`DeviceState::used_client_nonces`] keeps (the newest).
 pub const USED_NONCES_KEPT: usize = 64;
 
@@ -209,6 +214,9 @@ pub struct ServerSession {
     sending_package: bool,
     awaiting_chunk: Option<(String, String)>,
     inbound: Option<Inbound>,
+    /// (our MsgID, CmdID) of the Get whose chunked object was refused with 413: its later
+    /// chunks are dropped.
+    refused_inbound: Option<(String, String)>,
     last_activity: u64,
     ended: Option<String>,
     encoding: Encoding,
@@ -327,6 +335,7 @@ impl ServerSession {
             sending_package: false,
             awaiting_chunk: None,
             inbound: None,
+            refused_inbound: None,
             last_activity: now,
             ended: None,
             encoding: Encoding::Xml,
@@ -881,6 +890,39 @@ impl ServerSession {
                     }
                 }
                 let (bytes, binary) = data_bytes(item.data.as_ref());
+                let limit = self.inbound_limit();
+                if let Some(refused) = self.refused_inbound.take() {
+                    if self.inbound.is_none() && refused == (get_msg.clone(), r.cmd_ref.clone()) {
+                        // A later chunk of an object refused with 413: dropped as well.
+                        if item.more_data {
+                            self.refused_inbound = Some(refused);
+                        }
+                        leading.push(Command::Status(status(
+                            msg_ref,
+                            &r.cmd_id,
+                            "Results",
+                            StatusCode::RequestEntityTooLarge,
+                        )));
+                        continue;
+                    }
+                }
+                if let Some(ib) = self.inbound.take() {
+                    let total = (ib.data.len() as u64).saturating_add(bytes.len() as u64);
+                    if total > limit {
+                        let (m, c) = (ib.msg_ref.clone(), ib.cmd_ref.clone());
+                        self.refuse_object(
+                            (&m, &c),
+                            &format!("reassembled data reached {total} bytes"),
+                            limit,
+                            item.more_data,
+                            (msg_ref, &r.cmd_id, their),
+                            leading,
+                            cx,
+                        );
+                        continue;
+                    }
+                    self.inbound = Some(ib);
+                }
                 if let Some(mut ib) = self.inbound.take() {
                     ib.data.extend_from_slice(&bytes);
                     ib.binary |= binary;
@@ -930,12 +972,29 @@ impl ServerSession {
                     }
                     continue;
                 }
+                let declared = item
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.size)
+                    .or_else(|| r.meta.as_ref().and_then(|m| m.size));
+                let first_size = (bytes.len() as u64).max(declared.unwrap_or(0));
+                if first_size > limit {
+                    let what = match declared {
+                        Some(d) if d >= bytes.len() as u64 => format!("Meta/Size {d}"),
+                        _ => format!("{} bytes of data", bytes.len()),
+                    };
+                    self.refuse_object(
+                        (&get_msg, &r.cmd_ref),
+                        &what,
+                        limit,
+                        item.more_data,
+                        (msg_ref, &r.cmd_id, their),
+                        leading,
+                        cx,
+                    );
+                    continue;
+                }
                 if item.more_data {
-                    let declared = item
-                        .meta
-                        .as_ref()
-                        .and_then(|m| m.size)
-                        .or_else(|| r.meta.as_ref().and_then(|m| m.size));
                     if declared.is_none() {
                         cx.dev(
                             their,
@@ -979,6 +1038,52 @@ impl ServerSession {
                 }
             }
         }
+    }
+
+    /// The largest object we accept from the device: our MaxObjSize, or
+    /// [`MAX_INBOUND_OBJECT`] when we announce none.
+    fn inbound_limit(&self) -> u64 {
+        self.setup.max_obj_size.unwrap_or(MAX_INBOUND_OBJECT)
+    }
+
+    /// Refuse the device's object for our Get (`get`: our MsgID and CmdID) with 413 (facts
+    /// §3.1, §8): Status 413 for the Results `answer` (our MsgRef for it, its CmdID, the
+    /// device's MsgID), nothing kept, the job's Get answered 413 by us; when `more` chunks
+    /// follow, they are dropped too.
+    #[allow(clippy::too_many_arguments)]
+    fn refuse_object(
+        &mut self,
+        get: (&str, &str),
+        what: &str,
+        limit: u64,
+        more: bool,
+        answer: (&str, &str, &str),
+        leading: &mut Vec<Command>,
+        cx: &mut Cx,
+    ) {
+        let (msg_ref, results_id, their) = answer;
+        let ours = match self.setup.max_obj_size {
+            Some(m) => format!("our MaxObjSize {m}"),
+            None => format!("our limit of {limit} bytes (no MaxObjSize announced)"),
+        };
+        let note =
+            format!("object refused by the server: {what} exceeds {ours} (facts §8); nothing kept");
+        cx.dev(their, format!("Results for CmdRef {}: {note}", get.1));
+        self.inbound = None;
+        self.refused_inbound = more.then(|| (get.0.to_owned(), get.1.to_owned()));
+        leading.push(Command::Status(status(
+            msg_ref,
+            results_id,
+            "Results",
+            StatusCode::RequestEntityTooLarge,
+        )));
+        self.book.refuse_result(
+            get.0,
+            get.1,
+            StatusCode::RequestEntityTooLarge,
+            &note,
+            &mut cx.jobs,
+        );
     }
 
     /// The device's Alerts and Replace (and anything a client must not send). Returns the
