@@ -130,7 +130,8 @@ pub struct Output {
     /// Our reply; `None`: send nothing (the session was already over).
     pub reply: Option<SyncMl>,
     /// The exact bytes to send (the reply encoded like the device's message, or what the
-    /// tester put instead).
+    /// tester put instead); `None` when the session was already over, or on an
+    /// [`Output::internal_error`].
     pub bytes: Option<Vec<u8>>,
     /// The encoding of `bytes` (for the Content-Type).
     pub encoding: Encoding,
@@ -148,6 +149,10 @@ pub struct Output {
     pub deviations: Vec<String>,
     /// Rules our own reply had to break (e.g. a command over the device's MaxMsgSize).
     pub own_deviations: Vec<String>,
+    /// The engine failed on its own side (e.g. our reply does not encode): `bytes` is
+    /// `None`, `reply` is what could not be encoded, the session has ended with this reason,
+    /// and the transport should answer HTTP 500, not a SyncML message.
+    pub internal_error: Option<String>,
 }
 
 /// Accumulates what one `handle` learns.
@@ -420,6 +425,7 @@ impl ServerSession {
             ended: self.ended.clone(),
             deviations: cx.deviations,
             own_deviations: cx.own,
+            internal_error: None,
         }
     }
 
@@ -1334,8 +1340,15 @@ impl ServerSession {
         let bytes = match codec::encode(&reply, self.encoding) {
             Ok(b) => b,
             Err(e) => {
-                cx.own.push(format!("our reply does not encode: {e}"));
-                Vec::new()
+                // Nothing valid to send: the transport answers HTTP 500 (see
+                // `Output::internal_error`) and the session ends, its jobs Interrupted.
+                let why = format!("internal error: our reply does not encode: {e}");
+                cx.own
+                    .push(format!("our message {}: {why}", reply.hdr.msg_id));
+                self.end(&mut cx, &why);
+                let mut out = self.output(cx, Some(reply), None, Vec::new());
+                out.internal_error = Some(why);
+                return out;
             }
         };
         let bytes = self.tester.replace_bytes(&reply, &bytes).unwrap_or(bytes);
