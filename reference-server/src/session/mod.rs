@@ -202,6 +202,10 @@ pub struct ServerSession {
     peer_uri: String,
     next_msg_id: u64,
     last_sent: Option<String>,
+    /// Our MsgIDs of the package the device is answering: since the device's last complete
+    /// package, every message we sent (its Statuses and Results may name any of them when
+    /// it splits its package, facts §1.4, §2.4).
+    package_msgs: Vec<String>,
     seen_msg_ids: HashSet<String>,
     /// The previous device message (bytes, `x-syncml-hmac`), to recognise a retransmission.
     last_received: Option<(Vec<u8>, Option<String>)>,
@@ -327,6 +331,7 @@ impl ServerSession {
             session_id: None,
             next_msg_id: 1,
             last_sent: None,
+            package_msgs: Vec::new(),
             seen_msg_ids: HashSet::new(),
             last_received: None,
             last_reply: None,
@@ -690,19 +695,21 @@ impl ServerSession {
             return self.respond(cx, leading, Mode::StatusOnly { final_: false });
         }
         if !self.sending_package {
-            if let Some(last) = self.last_sent.clone() {
-                let missing = self.book.missing_statuses(&last);
+            for ours in &self.package_msgs {
+                let missing = self.book.missing_statuses(ours);
                 if !missing.is_empty() {
                     cx.dev(
                         &their,
                         format!(
-                            "no Status for our CmdID(s) {} of message {last} (facts §1.4, \
+                            "no Status for our CmdID(s) {} of message {ours} (facts §1.4, \
                              §2.1 package 3: Status for every server command)",
                             missing.join(", ")
                         ),
                     );
                 }
             }
+            // The device's package is complete: our reply starts a new package.
+            self.package_msgs.clear();
             self.queue_jobs(&mut cx);
         }
         self.respond(cx, leading, Mode::Package { final_: true })
@@ -776,13 +783,13 @@ impl ServerSession {
                     ),
                 );
             }
-            if self.last_sent.as_deref() != Some(st.msg_ref.as_str()) {
+            if !self.package_msgs.contains(&st.msg_ref) {
                 cx.dev(
                     their,
                     format!(
-                        "Status for CmdRef {} has MsgRef {:?}, expected our last MsgID {:?} \
-                         (facts §1.4)",
-                        st.cmd_ref, st.msg_ref, self.last_sent
+                        "Status for CmdRef {} has MsgRef {:?}, not one of our MsgIDs {:?} of \
+                         the package it answers (facts §1.4)",
+                        st.cmd_ref, st.msg_ref, self.package_msgs
                     ),
                 );
             }
@@ -868,11 +875,10 @@ impl ServerSession {
         let their = &msg.hdr.msg_id;
         for c in &msg.body.commands {
             let Command::Results(r) = c else { continue };
-            let get_msg = r
-                .msg_ref
-                .clone()
-                .or_else(|| self.last_sent.clone())
-                .unwrap_or_default();
+            let get_msg = match &r.msg_ref {
+                Some(m) => m.clone(),
+                None => self.results_msg_ref(&r.cmd_ref),
+            };
             for item in &r.items {
                 if let Some(ib) = &self.inbound {
                     if ib.cmd_ref != r.cmd_ref || ib.msg_ref != get_msg {
@@ -1044,6 +1050,26 @@ impl ServerSession {
                 }
             }
         }
+    }
+
+    /// The MsgID of our Get a Results without MsgRef (optional, facts §1.2) answers, by its
+    /// CmdRef: the large object being reassembled (or refused) for that CmdRef, else the
+    /// newest message of our current package that sent a Get with that CmdID, else our
+    /// last message.
+    fn results_msg_ref(&self, cmd_ref: &str) -> String {
+        if let Some(ib) = self.inbound.as_ref().filter(|ib| ib.cmd_ref == cmd_ref) {
+            return ib.msg_ref.clone();
+        }
+        if let Some((m, _)) = self.refused_inbound.as_ref().filter(|(_, c)| c == cmd_ref) {
+            return m.clone();
+        }
+        self.package_msgs
+            .iter()
+            .rev()
+            .find(|m| self.book.origin(m, cmd_ref).is_some())
+            .cloned()
+            .or_else(|| self.last_sent.clone())
+            .unwrap_or_default()
     }
 
     /// The largest object we accept from the device: our MaxObjSize, or
@@ -1335,6 +1361,7 @@ impl ServerSession {
             hdr,
             body: SyncBody { commands, final_ },
         };
+        self.package_msgs.push(msg_id.clone());
         self.last_sent = Some(msg_id);
         self.tester.before_encode(&mut reply);
         let bytes = match codec::encode(&reply, self.encoding) {
