@@ -419,7 +419,7 @@ fn incoming_object_under_the_hard_cap_is_kept() {
     assert_eq!(results_413(&run), 0);
     assert_eq!(run.job_results(1).len(), 1);
     assert_eq!(run.job_results(1)[0].data.len(), 4000);
-    assert!(dm_server::session::MAX_INBOUND_OBJECT == 16 * 1024 * 1024);
+    const { assert!(dm_server::session::MAX_INBOUND_OBJECT == 16 * 1024 * 1024) };
 }
 
 /// Removes MsgRef from every Results (optional, facts §1.2).
