@@ -13,7 +13,7 @@ use dm_protocol::codec::{self, DecodeOptions, Encoding};
 use dm_protocol::codes::StatusCode;
 use dm_protocol::model::{Command, SyncMl};
 use dm_server::model::{AuthKind, DeviceState, JobState};
-use dm_server::session::{ManualClock, Received, ServerSession};
+use dm_server::session::{ManualClock, Received, ServerSession, MAX_AUTH_FAILURES};
 use dm_tree::NoHooks;
 use engine_common::*;
 use rstest::rstest;
@@ -289,9 +289,11 @@ fn refused_twice_ends_the_session(
     assert!(run.job_state(1).is_none(), "the job never went out");
 }
 
-/// Replay protection: the same device message fed twice is refused (401, fresh Chal); a
-/// package 1 recorded in session 1 replayed in session 2 is refused as computed over a
-/// nonce already used.
+/// Replay protection (md5 device): the same device message fed twice is a retransmission
+/// and gets our first reply again, byte for byte, with nothing processed; the same MsgID with
+/// other content is refused with 400 (the device is already authenticated, so no Chal and no
+/// authentication failure counted); a package 1 recorded in session 1 replayed in session 2
+/// is refused as computed over a nonce already used.
 #[test]
 fn replays_are_refused() {
     let mut c = case(
@@ -315,19 +317,53 @@ fn replays_are_refused() {
         hdr_status(first.reply.as_ref().unwrap()).code,
         StatusCode::AuthenticationAccepted
     );
+    assert!(!first.jobs.is_empty(), "the job went out");
     let again = c.server.handle(&rx);
-    let reply = again.reply.unwrap();
-    assert_eq!(hdr_status(&reply).code, StatusCode::InvalidCredentials);
-    assert!(hdr_status(&reply).chal.is_some());
-    assert!(again.deviations.iter().any(|d| d.contains("replay")));
+    assert_eq!(again.bytes, first.bytes, "retransmission: the same reply");
+    assert!(again.jobs.is_empty(), "nothing processed: {:?}", again.jobs);
+    assert_eq!(again.state, first.state, "no nonce rotated");
     assert!(
-        reply
-            .body
-            .commands
+        again
+            .deviations
             .iter()
-            .all(|c| matches!(c, Command::Status(_))),
-        "nothing executed"
+            .any(|d| d.contains("retransmission")),
+        "{:?}",
+        again.deviations
     );
+
+    // Same MsgID, other content: a replay.
+    // Each different from the last (an identical one would be a retransmission).
+    for k in 0..u64::from(MAX_AUTH_FAILURES) + 1 {
+        let mut other = msg.clone();
+        other
+            .hdr
+            .meta
+            .get_or_insert_with(Default::default)
+            .max_msg_size = Some(9_000 + k);
+        let other_bytes = codec::encode(&other, Encoding::Xml).unwrap();
+        let out = c.server.handle(&Received {
+            bytes: &other_bytes,
+            hmac_header: None,
+            msg: &other,
+        });
+        let reply = out.reply.unwrap();
+        assert_eq!(hdr_status(&reply).code, StatusCode::BadRequest);
+        assert!(
+            hdr_status(&reply).chal.is_none(),
+            "the device is authenticated"
+        );
+        assert!(out.deviations.iter().any(|d| d.contains("replay")));
+        assert!(out.jobs.is_empty(), "nothing executed");
+        assert!(
+            reply
+                .body
+                .commands
+                .iter()
+                .all(|c| matches!(c, Command::Status(s) if s.code == StatusCode::BadRequest)),
+            "only Statuses, all 400"
+        );
+        assert_eq!(out.ended, None, "a replay is not an authentication failure");
+    }
 
     // Session 2: the recorded package 1 again.
     let mut dev = registered();
@@ -383,4 +419,90 @@ fn device_refusing_our_credentials() {
         .count();
     assert_eq!(gets, 2, "sent, refused, resent");
     assert_eq!(run.client_end, Some(EndReason::ServerNotAuthenticated));
+}
+
+/// facts §6.2: a device that must still authenticate (md5, before 212) repeating a MsgID
+/// with other content and wrong credentials gets 401 with a Chal, counted as an
+/// authentication failure: the second one ends the session.
+#[test]
+fn replay_with_wrong_credentials_is_an_auth_failure() {
+    let mut c = case(
+        Some((AuthType::Md5, "wrong", b"n0")),
+        None,
+        state(b"n0", b""),
+    );
+    let mut tree = device();
+    let p1 = c.client.start(&mut tree);
+    let bytes = codec::encode(&p1, Encoding::Xml).unwrap();
+    let first = c.server.handle(&Received {
+        bytes: &bytes,
+        hmac_header: None,
+        msg: &p1,
+    });
+    assert_eq!(
+        hdr_status(first.reply.as_ref().unwrap()).code,
+        StatusCode::InvalidCredentials
+    );
+    let mut other = p1.clone();
+    other
+        .hdr
+        .meta
+        .get_or_insert_with(Default::default)
+        .max_msg_size = Some(9_999);
+    let other_bytes = codec::encode(&other, Encoding::Xml).unwrap();
+    let out = c.server.handle(&Received {
+        bytes: &other_bytes,
+        hmac_header: None,
+        msg: &other,
+    });
+    let reply = out.reply.unwrap();
+    assert_eq!(hdr_status(&reply).code, StatusCode::InvalidCredentials);
+    assert!(
+        hdr_status(&reply).chal.is_some(),
+        "facts §6.2: 401 carries a Chal"
+    );
+    assert!(out.deviations.iter().any(|d| d.contains("replay")));
+    assert_eq!(out.ended.as_deref(), Some("authentication failed"));
+}
+
+/// An HTTP retry after a lost response, for a device without credentials: every message of
+/// the session is delivered twice; each retry gets the same reply, changes nothing, and the
+/// session completes with the job Done (before the fix: 401 without Chal, session ended).
+#[rstest]
+#[case::xml(Encoding::Xml)]
+#[case::wbxml(Encoding::Wbxml)]
+fn http_retries_get_the_same_reply(#[case] encoding: Encoding) {
+    let mut tree = device();
+    let mut client = Session::new(client_config());
+    let mut server = ServerSession::new(
+        setup(
+            registered(),
+            DeviceState::default(),
+            vec![job(1, vec![get(&["./DevInfo/Man"])])],
+        ),
+        Arc::new(ManualClock::at(T0)),
+    )
+    .unwrap();
+    let mut tweaks = Tweaks {
+        twice: (0..40).collect(),
+        ..Tweaks::default()
+    };
+    let run = run_tweaked(
+        &mut tree,
+        &mut client,
+        &mut server,
+        encoding,
+        &mut NoHooks,
+        &mut tweaks,
+    );
+    assert_eq!(run.client_end, Some(EndReason::Completed));
+    assert_eq!(run.server_end.as_deref(), Some("completed"));
+    assert_eq!(run.job_state(1), Some(JobState::Done));
+    assert_eq!(run.job_statuses(1), vec![("1".to_owned(), 200)]);
+    assert!(tweaks.repeated_outputs.len() >= 2);
+    for o in &tweaks.repeated_outputs {
+        assert!(o.jobs.is_empty() && o.alerts.is_empty(), "{:?}", o.jobs);
+        assert_eq!(o.deviations.len(), 1, "{:?}", o.deviations);
+        assert!(o.deviations[0].contains("retransmission"));
+    }
 }

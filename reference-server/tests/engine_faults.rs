@@ -485,3 +485,42 @@ fn status_code_zero_is_tolerated_and_recorded() {
         JobUpdate::Status { job: 1, status } if status.code == 0
     )));
 }
+
+/// Our reply cannot be encoded (a job Replace whose text holds U+0001, which XML 1.0 cannot
+/// carry): no bytes to send, `internal_error` says why (the transport answers HTTP 500), the
+/// session ends with an "internal error" reason and the job is Interrupted, not lost.
+#[test]
+fn unencodable_reply_is_an_internal_error() {
+    let mut server = ServerSession::new(
+        setup(
+            registered(),
+            DeviceState::default(),
+            vec![job(1, vec![replace("./Big", "a\u{1}b")])],
+        ),
+        Arc::new(ManualClock::at(T0)),
+    )
+    .unwrap();
+    let mut tree = device();
+    let mut client = Session::new(client_config());
+    let p1 = client.start(&mut tree);
+    let out = feed(&mut server, &p1);
+    assert_eq!(out.bytes, None, "nothing to send");
+    let why = out.internal_error.as_deref().expect("an internal error");
+    assert!(why.starts_with("internal error: "), "{why}");
+    assert!(why.contains("U+0001"), "{why}");
+    assert_eq!(out.ended.as_deref(), Some(why));
+    assert!(out.headers.is_empty());
+    assert!(out.jobs.iter().any(|u| matches!(
+        u,
+        JobUpdate::State {
+            job: 1,
+            state: JobState::Interrupted
+        }
+    )));
+    // A good reply has no internal error.
+    let ok = feed(
+        &mut one_job_server(ManualClock::at(T0), ServerFaults::default()),
+        &p1,
+    );
+    assert!(ok.internal_error.is_none() && ok.bytes.is_some());
+}

@@ -348,3 +348,106 @@ fn client_events_are_recorded() {
     assert_eq!(codes, vec![200, 200, 200, 200, 412]);
     assert_eq!(run.deviations.len(), 1, "{:?}", run.deviations);
 }
+
+/// A Get with two items (one Status per item and two Results items from the client, facts
+/// §1.4) and a Status the device repeats: the job is Done and every update is one the store
+/// accepts (checked by `apply`).
+#[test]
+fn two_item_get_and_a_repeated_status_pass_the_store_rules() {
+    let mut tree = device();
+    let mut client = dm_client::session::Session::new(client_config());
+    let jobs = vec![job(1, vec![get(&["./DevInfo/Man", "./DevInfo/DevId"])])];
+    let mut server = dm_server::session::ServerSession::new(
+        setup(registered(), DeviceState::default(), jobs.clone()),
+        std::sync::Arc::new(dm_server::session::ManualClock::at(T0)),
+    )
+    .unwrap();
+    let mut repeated = false;
+    let mut edit = |_: usize, m: &mut dm_protocol::model::SyncMl| {
+        let get_status = m.body.commands.iter().find_map(|c| match c {
+            Command::Status(s) if s.cmd == "Get" => Some(s.clone()),
+            _ => None,
+        });
+        if let (Some(mut st), false) = (get_status, repeated) {
+            st.cmd_id = "99".into();
+            m.body.commands.push(Command::Status(st));
+            repeated = true;
+        }
+    };
+    let run = run_tweaked(
+        &mut tree,
+        &mut client,
+        &mut server,
+        Encoding::Xml,
+        &mut NoHooks,
+        &mut Tweaks {
+            edit: Some(&mut edit),
+            ..Tweaks::default()
+        },
+    );
+    assert!(repeated, "a Status was repeated");
+    assert_eq!(
+        run.client_end,
+        Some(dm_client::session::EndReason::Completed)
+    );
+    assert_eq!(run.job_state(1), Some(JobState::Done));
+    assert_eq!(run.job_results(1).len(), 2, "two Results items");
+    let statuses = run.job_statuses(1);
+    assert_eq!(
+        statuses.len(),
+        3,
+        "two per-item Statuses and the repeat: {statuses:?}"
+    );
+    let mut stored = jobs;
+    apply(&mut stored, &run.updates).unwrap();
+    assert_eq!(stored[0].state, JobState::Done);
+    assert_eq!(stored[0].results.len(), 2);
+}
+
+/// The store rules `apply` checks refuse what the store refuses.
+#[test]
+fn apply_refuses_what_the_store_refuses() {
+    let status = JobUpdate::Status {
+        job: 1,
+        status: dm_server::model::JobStatus {
+            command: "1".into(),
+            cmd: "Get".into(),
+            code: 200,
+            target_refs: vec![],
+            source_refs: vec![],
+            items: vec![],
+            note: None,
+        },
+    };
+    let sent = |sid: &str| JobUpdate::Sent {
+        job: 1,
+        session_id: sid.into(),
+    };
+    let done = JobUpdate::State {
+        job: 1,
+        state: JobState::Done,
+    };
+    let fresh = || vec![job(1, vec![get(&["./DevInfo/Man"])])];
+    assert!(
+        apply(&mut fresh(), std::slice::from_ref(&status)).is_err(),
+        "Status on Queued"
+    );
+    assert!(
+        apply(&mut fresh(), std::slice::from_ref(&done)).is_err(),
+        "Queued → Done"
+    );
+    assert!(
+        apply(&mut fresh(), &[sent("A"), sent("B")]).is_err(),
+        "Sent in another session"
+    );
+    assert!(
+        apply(&mut fresh(), &[sent("A"), done.clone(), sent("A")]).is_err(),
+        "Done → Sent"
+    );
+    assert!(apply(&mut fresh(), &[sent("9"), status.clone()]).is_ok());
+    assert!(apply(&mut fresh(), &[sent("A"), sent("A"), done, status]).is_ok());
+    assert!(apply(&mut fresh(), &[sent("2").clone()]).is_ok());
+    let mut other = fresh();
+    other[0].id = 2;
+    assert!(apply(&mut other, &[sent("A")]).is_err(), "unknown job");
+}

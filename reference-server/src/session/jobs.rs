@@ -371,6 +371,47 @@ impl JobBook {
         true
     }
 
+    /// The server refused the Results of the Get our (`msg_ref`, `cmd_ref`) was (e.g. an
+    /// object over our MaxObjSize, facts §8): the Get gets `code` from the server with
+    /// `note` and needs no Results any more. Returns false when it names no job Get.
+    pub fn refuse_result(
+        &mut self,
+        msg_ref: &str,
+        cmd_ref: &str,
+        code: StatusCode,
+        note: &str,
+        updates: &mut Vec<JobUpdate>,
+    ) -> bool {
+        let Some(origin) = self.origin(msg_ref, cmd_ref).cloned() else {
+            return false;
+        };
+        let Some(j) = self.jobs.get_mut(origin.job) else {
+            return false;
+        };
+        let Some(t) = j.cmds.get_mut(&origin.position) else {
+            return false;
+        };
+        if t.name != "Get" {
+            return false;
+        }
+        t.got_results = true;
+        t.status.get_or_insert(code);
+        updates.push(JobUpdate::Status {
+            job: j.id,
+            status: JobStatus {
+                command: origin.position.clone(),
+                cmd: "Get".to_owned(),
+                code: code.as_u16(),
+                target_refs: Vec::new(),
+                source_refs: Vec::new(),
+                items: Vec::new(),
+                note: Some(note.to_owned()),
+            },
+        });
+        Self::settle(j, updates);
+        true
+    }
+
     /// A Generic Alert with a Correlator (facts §3.5): completes the job's Exec waiting for
     /// it. Returns whether a job took it.
     pub fn on_completion(&mut self, alert: &AlertRecord, updates: &mut Vec<JobUpdate>) -> bool {

@@ -8,8 +8,9 @@
 //! [`Clock`], nonces from a seeded [`NonceGenerator`], so sessions are replayable.
 //!
 //! What the engine does, in order, for each device message:
-//! 1. header checks (SessionID, DevId, our MaxMsgSize; facts §1.3), replay check (a MsgID
-//!    already processed is refused);
+//! 1. retransmission and replay check (a MsgID already processed: the byte-identical
+//!    previous message gets our previous reply again, anything else is refused; see
+//!    [`ServerSession::handle`]), header checks (SessionID, DevId, our MaxMsgSize; facts §1.3);
 //! 2. authentication of the device (`auth`, facts §6.2, §6.3); on 401/407 only Statuses
 //!    with a Chal go back (facts §6.2);
 //! 3. the device's Statuses and Results, attributed to job commands (`jobs`), chunked
@@ -50,6 +51,11 @@ pub const HMAC_HEADER: &str = "x-syncml-hmac";
 /// Authentication failures (device credentials refused, or ours refused by the device) after
 /// which the session ends: the device retries once after a challenge (facts §6.2).
 pub const MAX_AUTH_FAILURES: u32 = 2;
+
+/// The largest object (Results item, reassembled large object) accepted from a device when
+/// we announce no `MaxObjSize`: 16 MiB. Bigger ones get 413 (facts §3.1, §8) and are
+/// dropped, so reassembly memory is bounded.
+pub const MAX_INBOUND_OBJECT: u64 = 16 * 1024 * 1024;
 
 /// How many used nonces [`DeviceState::used_client_nonces`] keeps (the newest).
 pub const USED_NONCES_KEPT: usize = 64;
@@ -124,7 +130,8 @@ pub struct Output {
     /// Our reply; `None`: send nothing (the session was already over).
     pub reply: Option<SyncMl>,
     /// The exact bytes to send (the reply encoded like the device's message, or what the
-    /// tester put instead).
+    /// tester put instead); `None` when the session was already over, or on an
+    /// [`Output::internal_error`].
     pub bytes: Option<Vec<u8>>,
     /// The encoding of `bytes` (for the Content-Type).
     pub encoding: Encoding,
@@ -142,6 +149,10 @@ pub struct Output {
     pub deviations: Vec<String>,
     /// Rules our own reply had to break (e.g. a command over the device's MaxMsgSize).
     pub own_deviations: Vec<String>,
+    /// The engine failed on its own side (e.g. our reply does not encode): `bytes` is
+    /// `None`, `reply` is what could not be encoded, the session has ended with this reason,
+    /// and the transport should answer HTTP 500, not a SyncML message.
+    pub internal_error: Option<String>,
 }
 
 /// Accumulates what one `handle` learns.
@@ -172,6 +183,15 @@ struct Inbound {
     binary: bool,
 }
 
+/// Our reply to the previous device message, kept to answer a retransmission identically.
+#[derive(Debug, Clone)]
+struct CachedReply {
+    reply: SyncMl,
+    bytes: Vec<u8>,
+    headers: Vec<(String, String)>,
+    encoding: Encoding,
+}
+
 /// One DM session on the server side. See the module documentation.
 pub struct ServerSession {
     setup: SessionSetup,
@@ -182,7 +202,15 @@ pub struct ServerSession {
     peer_uri: String,
     next_msg_id: u64,
     last_sent: Option<String>,
+    /// Our MsgIDs of the package the device is answering: since the device's last complete
+    /// package, every message we sent (its Statuses and Results may name any of them when
+    /// it splits its package, facts §1.4, §2.4).
+    package_msgs: Vec<String>,
     seen_msg_ids: HashSet<String>,
+    /// The previous device message (bytes, `x-syncml-hmac`), to recognise a retransmission.
+    last_received: Option<(Vec<u8>, Option<String>)>,
+    /// Our reply to it, sent again on a retransmission.
+    last_reply: Option<CachedReply>,
     device_authenticated: bool,
     auth_failures: u32,
     server_authenticated: bool,
@@ -195,6 +223,9 @@ pub struct ServerSession {
     sending_package: bool,
     awaiting_chunk: Option<(String, String)>,
     inbound: Option<Inbound>,
+    /// (our MsgID, CmdID) of the Get whose chunked object was refused with 413: its later
+    /// chunks are dropped.
+    refused_inbound: Option<(String, String)>,
     last_activity: u64,
     ended: Option<String>,
     encoding: Encoding,
@@ -300,7 +331,10 @@ impl ServerSession {
             session_id: None,
             next_msg_id: 1,
             last_sent: None,
+            package_msgs: Vec::new(),
             seen_msg_ids: HashSet::new(),
+            last_received: None,
+            last_reply: None,
             auth_failures: 0,
             server_authenticated: false,
             server_refusals: 0,
@@ -311,6 +345,7 @@ impl ServerSession {
             sending_package: false,
             awaiting_chunk: None,
             inbound: None,
+            refused_inbound: None,
             last_activity: now,
             ended: None,
             encoding: Encoding::Xml,
@@ -352,6 +387,8 @@ impl ServerSession {
         if self.ended.is_none() {
             self.end(&mut cx, "timed out");
         }
+        // A retry after the timeout gets nothing: the session is over for both sides.
+        self.last_reply = None;
         self.output(cx, None, None, Vec::new())
     }
 
@@ -393,6 +430,7 @@ impl ServerSession {
             ended: self.ended.clone(),
             deviations: cx.deviations,
             own_deviations: cx.own,
+            internal_error: None,
         }
     }
 
@@ -420,42 +458,24 @@ impl ServerSession {
     }
 
     /// The SyncHdr verdict and Chal for the device's credentials (facts §6.2, §6.3).
-    fn authenticate(&mut self, rx: &Received<'_>, repeated: bool) -> (Verdict, Option<Chal>) {
+    fn authenticate(&mut self, rx: &Received<'_>) -> (Verdict, Option<Chal>) {
         let Some(secret) = self.setup.device.client_auth.clone() else {
-            if repeated {
-                return (
-                    Verdict::Refused(
-                        StatusCode::InvalidCredentials,
-                        "MsgID already processed in this session (replay refused)".into(),
-                    ),
-                    None,
-                );
-            }
             return (Verdict::Accepted(StatusCode::Ok), None);
         };
         let hmac = secret.kind == AuthKind::Hmac;
-        if self.device_authenticated && !hmac && !repeated {
+        if self.device_authenticated && !hmac {
             return (Verdict::Accepted(StatusCode::Ok), None);
         }
-        let mut verdict = if repeated {
-            Verdict::Refused(
-                StatusCode::InvalidCredentials,
-                "MsgID already processed in this session (replay refused; facts §1.3: MsgID \
-                 identifies a message)"
-                    .into(),
-            )
-        } else {
-            Check {
-                secret: &secret,
-                nonce: &self.setup.state.client_nonce,
-                used: &self.setup.state.used_client_nonces,
-                msg: rx.msg,
-                bytes: rx.bytes,
-                hmac_header: rx.hmac_header,
-            }
-            .verdict()
-        };
-        if self.setup.faults.accept_bad_credentials && !repeated {
+        let mut verdict = Check {
+            secret: &secret,
+            nonce: &self.setup.state.client_nonce,
+            used: &self.setup.state.used_client_nonces,
+            msg: rx.msg,
+            bytes: rx.bytes,
+            hmac_header: rx.hmac_header,
+        }
+        .verdict();
+        if self.setup.faults.accept_bad_credentials {
             if let Verdict::Refused(..) = verdict {
                 verdict = Verdict::Accepted(if hmac {
                     StatusCode::Ok
@@ -478,6 +498,32 @@ impl ServerSession {
             self.device_authenticated = true;
         }
         (verdict, chal)
+    }
+
+    /// Our previous reply again when `rx` is byte-identical (same HMAC header too) to the
+    /// previous device message and repeats its MsgID: a retransmission (see
+    /// [`ServerSession::handle`]).
+    fn retransmission(&mut self, rx: &Received<'_>) -> Option<Output> {
+        let (bytes, hmac) = self.last_received.as_ref()?;
+        let same = bytes.as_slice() == rx.bytes
+            && hmac.as_deref() == rx.hmac_header
+            && self.seen_msg_ids.contains(&rx.msg.hdr.msg_id);
+        if !same {
+            return None;
+        }
+        let cached = self.last_reply.clone()?;
+        let mut cx = Cx::default();
+        cx.dev(
+            &rx.msg.hdr.msg_id,
+            "byte-identical retransmission of the previous message (MsgID already processed, \
+             facts §1.3); our previous reply sent again, nothing processed",
+        );
+        if self.ended.is_none() {
+            self.last_activity = self.clock.now_unix();
+        }
+        let mut out = self.output(cx, Some(cached.reply), Some(cached.bytes), cached.headers);
+        out.encoding = cached.encoding;
+        Some(out)
     }
 
     fn check_header(&mut self, rx: &Received<'_>, cx: &mut Cx) {
@@ -530,22 +576,52 @@ impl ServerSession {
     }
 
     /// Process one device message and say what to send (see the module documentation).
+    ///
+    /// A message whose MsgID was already processed in this session (facts §1.3: MsgID
+    /// identifies a message) is either
+    /// - a retransmission: byte-identical (with the same `x-syncml-hmac` header) to the
+    ///   previous device message, as after an HTTP retry when our response was lost. It gets
+    ///   our previous reply again, byte for byte; nothing is processed, no state changes
+    ///   (only the idle clock restarts) and a deviation is noted. This works after the
+    ///   session ended too, since the lost response may have been the last one;
+    /// - or a replay: any other content. Nothing is executed. When the device must
+    ///   authenticate this message (not yet authenticated, or HMAC) and its credentials are
+    ///   wrong, it is an ordinary authentication failure (401 with Chal, facts §6.2, counted
+    ///   toward [`MAX_AUTH_FAILURES`]); otherwise the SyncHdr and every command get 400 and
+    ///   nothing is counted (a Chal still goes with it when the auth kind issues a nonce per
+    ///   message).
     pub fn handle(&mut self, rx: &Received<'_>) -> Output {
         let mut cx = Cx::default();
         let msg = rx.msg;
         let their = msg.hdr.msg_id.clone();
         self.tester.on_received(rx.bytes, msg);
+        if let Some(out) = self.retransmission(rx) {
+            return out;
+        }
         if self.ended.is_some() {
             cx.dev(&their, "message after the session ended; nothing sent");
             return self.output(cx, None, None, Vec::new());
         }
         self.last_activity = self.clock.now_unix();
+        self.last_received = Some((rx.bytes.to_vec(), rx.hmac_header.map(str::to_owned)));
+        self.last_reply = None;
         if !rx.bytes.is_empty() {
             self.encoding = Encoding::detect(rx.bytes);
         }
         self.check_header(rx, &mut cx);
         let repeated = !self.seen_msg_ids.insert(their.clone());
-        let (verdict, chal) = self.authenticate(rx, repeated);
+        let (mut verdict, chal) = self.authenticate(rx);
+        let counted = matches!(verdict, Verdict::Refused(..));
+        if repeated {
+            let why = "MsgID already processed in this session with other content (replay \
+                       refused; facts §1.3: MsgID identifies a message)";
+            match &mut verdict {
+                Verdict::Refused(_, w) => *w = format!("{why}; {w}"),
+                v @ Verdict::Accepted(_) => {
+                    *v = Verdict::Refused(StatusCode::BadRequest, why.to_owned());
+                }
+            }
+        }
         let msg_ref = if self.setup.faults.ignore_msg_ref {
             format!("{their}9")
         } else {
@@ -571,9 +647,11 @@ impl ServerSession {
                     leading.push(Command::Status(status(&msg_ref, id, c.name(), code)));
                 }
             }
-            self.auth_failures += 1;
-            if self.auth_failures >= MAX_AUTH_FAILURES {
-                self.end(&mut cx, "authentication failed");
+            if counted {
+                self.auth_failures += 1;
+                if self.auth_failures >= MAX_AUTH_FAILURES {
+                    self.end(&mut cx, "authentication failed");
+                }
             }
             return self.respond(cx, leading, Mode::StatusOnly { final_: true });
         }
@@ -617,19 +695,21 @@ impl ServerSession {
             return self.respond(cx, leading, Mode::StatusOnly { final_: false });
         }
         if !self.sending_package {
-            if let Some(last) = self.last_sent.clone() {
-                let missing = self.book.missing_statuses(&last);
+            for ours in &self.package_msgs {
+                let missing = self.book.missing_statuses(ours);
                 if !missing.is_empty() {
                     cx.dev(
                         &their,
                         format!(
-                            "no Status for our CmdID(s) {} of message {last} (facts §1.4, \
+                            "no Status for our CmdID(s) {} of message {ours} (facts §1.4, \
                              §2.1 package 3: Status for every server command)",
                             missing.join(", ")
                         ),
                     );
                 }
             }
+            // The device's package is complete: our reply starts a new package.
+            self.package_msgs.clear();
             self.queue_jobs(&mut cx);
         }
         self.respond(cx, leading, Mode::Package { final_: true })
@@ -703,13 +783,13 @@ impl ServerSession {
                     ),
                 );
             }
-            if self.last_sent.as_deref() != Some(st.msg_ref.as_str()) {
+            if !self.package_msgs.contains(&st.msg_ref) {
                 cx.dev(
                     their,
                     format!(
-                        "Status for CmdRef {} has MsgRef {:?}, expected our last MsgID {:?} \
-                         (facts §1.4)",
-                        st.cmd_ref, st.msg_ref, self.last_sent
+                        "Status for CmdRef {} has MsgRef {:?}, not one of our MsgIDs {:?} of \
+                         the package it answers (facts §1.4)",
+                        st.cmd_ref, st.msg_ref, self.package_msgs
                     ),
                 );
             }
@@ -795,11 +875,10 @@ impl ServerSession {
         let their = &msg.hdr.msg_id;
         for c in &msg.body.commands {
             let Command::Results(r) = c else { continue };
-            let get_msg = r
-                .msg_ref
-                .clone()
-                .or_else(|| self.last_sent.clone())
-                .unwrap_or_default();
+            let get_msg = match &r.msg_ref {
+                Some(m) => m.clone(),
+                None => self.results_msg_ref(&r.cmd_ref),
+            };
             for item in &r.items {
                 if let Some(ib) = &self.inbound {
                     if ib.cmd_ref != r.cmd_ref || ib.msg_ref != get_msg {
@@ -823,6 +902,39 @@ impl ServerSession {
                     }
                 }
                 let (bytes, binary) = data_bytes(item.data.as_ref());
+                let limit = self.inbound_limit();
+                if let Some(refused) = self.refused_inbound.take() {
+                    if self.inbound.is_none() && refused == (get_msg.clone(), r.cmd_ref.clone()) {
+                        // A later chunk of an object refused with 413: dropped as well.
+                        if item.more_data {
+                            self.refused_inbound = Some(refused);
+                        }
+                        leading.push(Command::Status(status(
+                            msg_ref,
+                            &r.cmd_id,
+                            "Results",
+                            StatusCode::RequestEntityTooLarge,
+                        )));
+                        continue;
+                    }
+                }
+                if let Some(ib) = self.inbound.take() {
+                    let total = (ib.data.len() as u64).saturating_add(bytes.len() as u64);
+                    if total > limit {
+                        let (m, c) = (ib.msg_ref.clone(), ib.cmd_ref.clone());
+                        self.refuse_object(
+                            (&m, &c),
+                            &format!("reassembled data reached {total} bytes"),
+                            limit,
+                            item.more_data,
+                            (msg_ref, &r.cmd_id, their),
+                            leading,
+                            cx,
+                        );
+                        continue;
+                    }
+                    self.inbound = Some(ib);
+                }
                 if let Some(mut ib) = self.inbound.take() {
                     ib.data.extend_from_slice(&bytes);
                     ib.binary |= binary;
@@ -872,12 +984,29 @@ impl ServerSession {
                     }
                     continue;
                 }
+                let declared = item
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.size)
+                    .or_else(|| r.meta.as_ref().and_then(|m| m.size));
+                let first_size = (bytes.len() as u64).max(declared.unwrap_or(0));
+                if first_size > limit {
+                    let what = match declared {
+                        Some(d) if d >= bytes.len() as u64 => format!("Meta/Size {d}"),
+                        _ => format!("{} bytes of data", bytes.len()),
+                    };
+                    self.refuse_object(
+                        (&get_msg, &r.cmd_ref),
+                        &what,
+                        limit,
+                        item.more_data,
+                        (msg_ref, &r.cmd_id, their),
+                        leading,
+                        cx,
+                    );
+                    continue;
+                }
                 if item.more_data {
-                    let declared = item
-                        .meta
-                        .as_ref()
-                        .and_then(|m| m.size)
-                        .or_else(|| r.meta.as_ref().and_then(|m| m.size));
                     if declared.is_none() {
                         cx.dev(
                             their,
@@ -921,6 +1050,72 @@ impl ServerSession {
                 }
             }
         }
+    }
+
+    /// The MsgID of our Get a Results without MsgRef (optional, facts §1.2) answers, by its
+    /// CmdRef: the large object being reassembled (or refused) for that CmdRef, else the
+    /// newest message of our current package that sent a Get with that CmdID, else our
+    /// last message.
+    fn results_msg_ref(&self, cmd_ref: &str) -> String {
+        if let Some(ib) = self.inbound.as_ref().filter(|ib| ib.cmd_ref == cmd_ref) {
+            return ib.msg_ref.clone();
+        }
+        if let Some((m, _)) = self.refused_inbound.as_ref().filter(|(_, c)| c == cmd_ref) {
+            return m.clone();
+        }
+        self.package_msgs
+            .iter()
+            .rev()
+            .find(|m| self.book.origin(m, cmd_ref).is_some())
+            .cloned()
+            .or_else(|| self.last_sent.clone())
+            .unwrap_or_default()
+    }
+
+    /// The largest object we accept from the device: our MaxObjSize, or
+    /// [`MAX_INBOUND_OBJECT`] when we announce none.
+    fn inbound_limit(&self) -> u64 {
+        self.setup.max_obj_size.unwrap_or(MAX_INBOUND_OBJECT)
+    }
+
+    /// Refuse the device's object for our Get (`get`: our MsgID and CmdID) with 413 (facts
+    /// §3.1, §8): Status 413 for the Results `answer` (our MsgRef for it, its CmdID, the
+    /// device's MsgID), nothing kept, the job's Get answered 413 by us; when `more` chunks
+    /// follow, they are dropped too.
+    #[allow(clippy::too_many_arguments)]
+    fn refuse_object(
+        &mut self,
+        get: (&str, &str),
+        what: &str,
+        limit: u64,
+        more: bool,
+        answer: (&str, &str, &str),
+        leading: &mut Vec<Command>,
+        cx: &mut Cx,
+    ) {
+        let (msg_ref, results_id, their) = answer;
+        let ours = match self.setup.max_obj_size {
+            Some(m) => format!("our MaxObjSize {m}"),
+            None => format!("our limit of {limit} bytes (no MaxObjSize announced)"),
+        };
+        let note =
+            format!("object refused by the server: {what} exceeds {ours} (facts §8); nothing kept");
+        cx.dev(their, format!("Results for CmdRef {}: {note}", get.1));
+        self.inbound = None;
+        self.refused_inbound = more.then(|| (get.0.to_owned(), get.1.to_owned()));
+        leading.push(Command::Status(status(
+            msg_ref,
+            results_id,
+            "Results",
+            StatusCode::RequestEntityTooLarge,
+        )));
+        self.book.refuse_result(
+            get.0,
+            get.1,
+            StatusCode::RequestEntityTooLarge,
+            &note,
+            &mut cx.jobs,
+        );
     }
 
     /// The device's Alerts and Replace (and anything a client must not send). Returns the
@@ -1166,17 +1361,31 @@ impl ServerSession {
             hdr,
             body: SyncBody { commands, final_ },
         };
+        self.package_msgs.push(msg_id.clone());
         self.last_sent = Some(msg_id);
         self.tester.before_encode(&mut reply);
         let bytes = match codec::encode(&reply, self.encoding) {
             Ok(b) => b,
             Err(e) => {
-                cx.own.push(format!("our reply does not encode: {e}"));
-                Vec::new()
+                // Nothing valid to send: the transport answers HTTP 500 (see
+                // `Output::internal_error`) and the session ends, its jobs Interrupted.
+                let why = format!("internal error: our reply does not encode: {e}");
+                cx.own
+                    .push(format!("our message {}: {why}", reply.hdr.msg_id));
+                self.end(&mut cx, &why);
+                let mut out = self.output(cx, Some(reply), None, Vec::new());
+                out.internal_error = Some(why);
+                return out;
             }
         };
         let bytes = self.tester.replace_bytes(&reply, &bytes).unwrap_or(bytes);
         let headers = self.outgoing_headers(&bytes);
+        self.last_reply = Some(CachedReply {
+            reply: reply.clone(),
+            bytes: bytes.clone(),
+            headers: headers.clone(),
+            encoding: self.encoding,
+        });
         self.output(cx, Some(reply), Some(bytes), headers)
     }
 }

@@ -310,9 +310,47 @@ pub fn run(
     encoding: Encoding,
     hooks: &mut dyn CommandHooks,
 ) -> Run {
+    run_tweaked(
+        tree,
+        client,
+        server,
+        encoding,
+        hooks,
+        &mut Tweaks::default(),
+    )
+}
+
+/// Changes a device message (its index among the device messages, from 0).
+pub type EditFn<'a> = &'a mut dyn FnMut(usize, &mut SyncMl);
+
+/// How [`run_tweaked`] tampers with the device's side of a run.
+#[derive(Default)]
+pub struct Tweaks<'a> {
+    /// Changes every device message (its index among the device messages, from 0) before it
+    /// is encoded, as a non-conforming device would send it.
+    pub edit: Option<EditFn<'a>>,
+    /// Indices of device messages delivered twice (an HTTP retry after a lost response):
+    /// the first reply is dropped, the client gets the second.
+    pub twice: Vec<usize>,
+    /// Every server [`dm_server::session::Output`] of a repeated delivery (see `twice`).
+    pub repeated_outputs: Vec<dm_server::session::Output>,
+}
+
+/// [`run`] with the device's messages edited or delivered twice (see [`Tweaks`]).
+pub fn run_tweaked(
+    tree: &mut Tree,
+    client: &mut Session,
+    server: &mut ServerSession,
+    encoding: Encoding,
+    hooks: &mut dyn CommandHooks,
+    tweaks: &mut Tweaks<'_>,
+) -> Run {
     let mut out = Run::default();
     let mut msg = client.start(tree);
-    for _ in 0..40 {
+    for k in 0..40 {
+        if let Some(edit) = tweaks.edit.as_mut() {
+            edit(k, &mut msg);
+        }
         let bytes = codec::encode(&msg, encoding).unwrap();
         let headers = client.outgoing_headers(&bytes);
         let hmac = headers
@@ -327,11 +365,22 @@ pub fn run(
             bytes: bytes.clone(),
             msg: decoded.clone(),
         });
-        let o = server.handle(&Received {
+        let rx = Received {
             bytes: &bytes,
             hmac_header: hmac.as_deref(),
             msg: &decoded,
-        });
+        };
+        let mut o = server.handle(&rx);
+        if tweaks.twice.contains(&k) {
+            out.updates.extend(o.jobs.clone());
+            out.alerts.extend(o.alerts.clone());
+            out.deviations.extend(o.deviations.clone());
+            out.own.extend(o.own_deviations.clone());
+            let first = o.bytes.clone();
+            o = server.handle(&rx);
+            assert_eq!(o.bytes, first, "a retransmission gets the same reply bytes");
+            tweaks.repeated_outputs.push(o.clone());
+        }
         out.updates.extend(o.jobs);
         out.alerts.extend(o.alerts);
         out.deviations.extend(o.deviations);
@@ -395,40 +444,77 @@ pub fn plain_with(
     let mut client = Session::new(client_config());
     let mut s = setup(registered(), DeviceState::default(), jobs);
     s.faults = faults;
+    let mut jobs = s.jobs.clone();
     let mut server = ServerSession::new(s, Arc::new(ManualClock::at(T0))).unwrap();
     let run = run(&mut tree, &mut client, &mut server, Encoding::Xml, hooks);
+    if let Err(e) = apply(&mut jobs, &run.updates) {
+        panic!("the store would refuse this session's updates: {e}");
+    }
     (tree, run)
 }
 
-/// Apply `updates` to `jobs` the way a store would (state, statuses, results, completions).
-pub fn apply(jobs: &mut [Job], updates: &[JobUpdate]) {
-    for u in updates {
+/// Apply `updates` to `jobs` the way `dm_server::store::Store` does, refusing what it
+/// refuses: a `State` move must pass [`dm_server::store::check_transition`] (and never be to
+/// Sent); `Sent` is allowed from Queued and Interrupted (a new attempt: statuses and results
+/// cleared) and from Sent in the same session (a repeat, nothing cleared);
+/// `Status`, `Result` and `Completion` are allowed on Sent, Waiting and Done jobs (a device
+/// may repeat a Status after the job completed). An update for an unknown job is refused.
+/// Stops at the first refused update and says which.
+pub fn apply(jobs: &mut [Job], updates: &[JobUpdate]) -> Result<(), String> {
+    use dm_server::store::check_transition;
+    for (k, u) in updates.iter().enumerate() {
+        let id = match u {
+            JobUpdate::Sent { job, .. }
+            | JobUpdate::Status { job, .. }
+            | JobUpdate::Result { job, .. }
+            | JobUpdate::Completion { job, .. }
+            | JobUpdate::State { job, .. } => *job,
+        };
+        let j = jobs
+            .iter_mut()
+            .find(|j| j.id == id)
+            .ok_or_else(|| format!("update {k} names unknown job {id}: {u:?}"))?;
+        let refused = |j: &Job| format!("update {k} refused in state {:?}: {u:?}", j.state);
+        let answer_ok = matches!(j.state, JobState::Sent | JobState::Waiting | JobState::Done);
         match u {
-            JobUpdate::Sent { job, session_id } => {
-                if let Some(j) = jobs.iter_mut().find(|j| j.id == *job) {
-                    j.session_id = Some(session_id.clone());
+            JobUpdate::Sent { session_id, .. } => {
+                let again =
+                    j.state == JobState::Sent && j.session_id.as_deref() == Some(session_id);
+                if !again && !matches!(j.state, JobState::Queued | JobState::Interrupted) {
+                    return Err(refused(j));
                 }
+                if !again {
+                    j.statuses.clear();
+                    j.results.clear();
+                }
+                j.state = JobState::Sent;
+                j.session_id = Some(session_id.clone());
             }
-            JobUpdate::Status { job, status } => {
-                if let Some(j) = jobs.iter_mut().find(|j| j.id == *job) {
-                    j.statuses.push(status.clone());
+            JobUpdate::Status { status, .. } => {
+                if !answer_ok {
+                    return Err(refused(j));
                 }
+                j.statuses.push(status.clone());
             }
-            JobUpdate::Result { job, result } => {
-                if let Some(j) = jobs.iter_mut().find(|j| j.id == *job) {
-                    j.results.push(result.clone());
+            JobUpdate::Result { result, .. } => {
+                if !answer_ok {
+                    return Err(refused(j));
                 }
+                j.results.push(result.clone());
             }
-            JobUpdate::Completion { job, alert } => {
-                if let Some(j) = jobs.iter_mut().find(|j| j.id == *job) {
-                    j.completions.push(alert.clone());
+            JobUpdate::Completion { alert, .. } => {
+                if !answer_ok {
+                    return Err(refused(j));
                 }
+                j.completions.push(alert.clone());
             }
-            JobUpdate::State { job, state } => {
-                if let Some(j) = jobs.iter_mut().find(|j| j.id == *job) {
-                    j.state = *state;
+            JobUpdate::State { state, .. } => {
+                if *state == JobState::Sent || !check_transition(j.state, *state) {
+                    return Err(refused(j));
                 }
+                j.state = *state;
             }
         }
     }
+    Ok(())
 }
