@@ -377,6 +377,7 @@ impl DmService {
         });
         let received = entry(Direction::Received, now, &req.body, notes);
         let ended = out.ended.is_some();
+        let internal = out.internal_error.clone();
         let (bytes, encoding, headers) = (out.bytes.clone(), out.encoding, out.headers.clone());
         let saved = persist(
             self.store.clone(),
@@ -393,6 +394,15 @@ impl DmService {
         if ended {
             drop(live);
             self.forget(&key);
+        }
+        if let Some(why) = internal {
+            // Our reply could not be encoded: the session was ended (its jobs go out again);
+            // the device gets a plain 500, the operator the reason.
+            eprintln!("dm-server: session {sid} of {dev_id}: {why}");
+            return DmResponse::text(
+                500,
+                "the server could not encode its reply; see the server's log",
+            );
         }
         let out_bytes = bytes;
         match out_bytes {

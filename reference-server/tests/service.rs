@@ -158,3 +158,59 @@ async fn interleaved_devices_leniency_and_reaping() {
     assert_eq!(session_b.end.as_deref(), Some("completed"));
     assert!(session_b.transcript[0].violations.is_empty());
 }
+
+/// A job whose Replace carries a character XML cannot hold (U+0001): our reply cannot be
+/// encoded, so the device gets HTTP 500 (never a 200 with an empty DM body) and the job is
+/// queued again.
+#[tokio::test]
+async fn an_unencodable_reply_is_a_500_and_the_job_waits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(1_000);
+    let store = Store::open(tmp.path()).unwrap();
+    store
+        .add_device(&Device {
+            dev_id: "IMEI:A".into(),
+            server_id: "srvA".into(),
+            client_auth: None,
+            server_auth: None,
+            notify: vec![],
+        })
+        .unwrap();
+    let bad: JobSpec = serde_json::from_value(serde_json::json!({"commands": [
+        {"Command": "Replace", "CmdID": "0", "Items": [
+            {"Target": {"LocURI": "./DMAcc/srvA/Name"}, "Data": {"text": "a\u{1}b"}}
+        ]}
+    ]}))
+    .unwrap();
+    let job = store.add_job("IMEI:A", &bad, 0).unwrap();
+    let svc = DmService::new(
+        store.clone(),
+        ServiceConfig {
+            server_uri: URL.into(),
+            max_msg_size: None,
+            max_obj_size: None,
+            faults: ServerFaults::default(),
+            idle_timeout_secs: 60,
+            seed: Some(7),
+        },
+        Arc::new(clock),
+    )
+    .unwrap();
+    let (mut ta, mut a) = device("IMEI:A");
+    let p1 = codec::encode(&a.start(&mut ta), Encoding::Xml).unwrap();
+    let r = svc
+        .handle(DmRequest {
+            target: "/dm".into(),
+            content_type: Some("application/vnd.syncml.dm+xml".into()),
+            hmac: None,
+            body: p1,
+            peer: "127.0.0.1:9".parse().unwrap(),
+        })
+        .await;
+    assert_eq!(r.status, 500, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        !String::from_utf8_lossy(&r.body).contains("U+"),
+        "no internals"
+    );
+    assert_ne!(store.job(job.id).unwrap().state, JobState::Done);
+}
