@@ -350,25 +350,25 @@ impl JobBook {
         item: &Item,
         updates: &mut Vec<JobUpdate>,
     ) -> bool {
-        let Some(origin) = self.origin(msg_ref, cmd_ref).cloned() else {
+        let Some((origin, j)) = self.job_get(msg_ref, cmd_ref) else {
             return false;
         };
-        let Some(j) = self.jobs.get_mut(origin.job) else {
-            return false;
-        };
-        let Some(t) = j.cmds.get_mut(&origin.position) else {
-            return false;
-        };
-        if t.name != "Get" {
-            return false;
+        if let Some(t) = j.cmds.get_mut(&origin.position) {
+            t.got_results = true;
         }
-        t.got_results = true;
         updates.push(JobUpdate::Result {
             job: j.id,
             result: job_result(&origin.position, meta, item),
         });
         Self::settle(j, updates);
         true
+    }
+
+    /// The job Get our (`msg_ref`, `cmd_ref`) was, with its job.
+    fn job_get(&mut self, msg_ref: &str, cmd_ref: &str) -> Option<(Origin, &mut Tracked)> {
+        let origin = self.origin(msg_ref, cmd_ref).cloned()?;
+        let j = self.jobs.get_mut(origin.job)?;
+        (j.cmds.get(&origin.position)?.name == "Get").then_some((origin, j))
     }
 
     /// The server refused the Results of the Get our (`msg_ref`, `cmd_ref`) was (e.g. an
@@ -382,20 +382,13 @@ impl JobBook {
         note: &str,
         updates: &mut Vec<JobUpdate>,
     ) -> bool {
-        let Some(origin) = self.origin(msg_ref, cmd_ref).cloned() else {
+        let Some((origin, j)) = self.job_get(msg_ref, cmd_ref) else {
             return false;
         };
-        let Some(j) = self.jobs.get_mut(origin.job) else {
-            return false;
-        };
-        let Some(t) = j.cmds.get_mut(&origin.position) else {
-            return false;
-        };
-        if t.name != "Get" {
-            return false;
+        if let Some(t) = j.cmds.get_mut(&origin.position) {
+            t.got_results = true;
+            t.status.get_or_insert(code);
         }
-        t.got_results = true;
-        t.status.get_or_insert(code);
         updates.push(JobUpdate::Status {
             job: j.id,
             status: JobStatus {
