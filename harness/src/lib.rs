@@ -3,11 +3,13 @@
 //! Today it holds the codec tools (`dmconf codec ...`) and the golden-vector checker
 //! (`dmconf vectors check`), the requirement coverage matrix (`dmconf coverage`), and the
 //! first pieces of `dmconf run`: implementation profiles ([`profile`]: ICS, IXIT, adapter)
-//! and verdicts ([`verdict`]: scenario tags, applicability, exit codes). The cucumber
-//! runner, adapters and reports come next (issue 7).
+//! verdicts ([`verdict`]: scenario tags, applicability, exit codes) and run reports
+//! ([`report`]: results.json, junit.xml, summary.md). The cucumber runner and adapters come
+//! next (issue 7).
 
 pub mod cli;
 pub mod coverage;
 pub mod profile;
+pub mod report;
 pub mod vectors;
 pub mod verdict;

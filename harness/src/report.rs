@@ -1,0 +1,273 @@
+//! Run reports (issue 7 item 9): the canonical `results.json` (schema:
+//! `docs/results.schema.json`), `junit.xml` with the requirement labels kept as properties,
+//! and `summary.md`. A run's directory is `reports/<run-id>/`.
+//!
+//! `results.json` is also what `dmconf coverage --results` reads (it takes `id` and
+//! `verdict` of each scenario and ignores the rest).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::profile::{Implementation, Role};
+use crate::verdict::{exit_code, Level, Verdict};
+
+/// The `results.json` format version.
+pub const FORMAT: u32 = 1;
+
+/// One message of a scenario's exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    /// `sent` (tester → IUT) or `received` (IUT → tester).
+    pub direction: String,
+    /// Unix seconds.
+    pub time: u64,
+    /// `xml` or `wbxml`.
+    pub encoding: String,
+    /// The exact bytes, base64.
+    pub bytes_b64: String,
+    /// The message as pretty XML, when it decoded.
+    pub xml: Option<String>,
+    /// Violations found in it.
+    pub violations: Vec<String>,
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioReport {
+    /// `@id:` (permanent).
+    pub id: String,
+    /// The scenario's title.
+    pub name: String,
+    /// The feature file, relative to the repository.
+    pub feature: String,
+    /// `@req:` labels.
+    pub reqs: Vec<String>,
+    /// The role tested.
+    pub role: Role,
+    /// The level.
+    pub level: Level,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why, for every verdict but `pass`: the requirement, the expectation and what was
+    /// received, or what made it not applicable / inconclusive / an error.
+    pub reason: Option<String>,
+    /// Milliseconds.
+    pub duration_ms: u64,
+    /// The seed of the scenario's randomness (replay it with `--seed`).
+    pub seed: u64,
+    /// Every message exchanged.
+    pub transcript: Vec<TranscriptLine>,
+    /// Unified diffs against golden vectors that did not match.
+    pub diffs: Vec<String>,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// The run's id (its directory name under `reports/`).
+    pub run_id: String,
+    /// Unix seconds.
+    pub started_at: u64,
+    /// The run's seed.
+    pub seed: u64,
+    /// The `dmconf` version.
+    pub dmconf_version: String,
+    /// The implementation under test.
+    pub implementation: Implementation,
+    /// Every scenario, in run order.
+    pub scenarios: Vec<ScenarioReport>,
+    /// Verdict name → how many.
+    pub totals: BTreeMap<String, usize>,
+    /// The run's exit code ([`exit_code`]).
+    pub exit_code: u8,
+}
+
+/// Why reports could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the report {path}: {source}; check the report directory")]
+pub struct ReportError {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The cause.
+    pub source: std::io::Error,
+}
+
+impl RunReport {
+    /// A report with its totals and exit code computed from `scenarios`.
+    pub fn new(
+        run_id: String,
+        started_at: u64,
+        seed: u64,
+        implementation: Implementation,
+        scenarios: Vec<ScenarioReport>,
+    ) -> Self {
+        let mut totals = BTreeMap::new();
+        for s in &scenarios {
+            *totals.entry(s.verdict.as_str().to_owned()).or_insert(0) += 1;
+        }
+        let exit_code = exit_code(scenarios.iter().map(|s| (s.level, s.verdict)));
+        RunReport {
+            format: FORMAT,
+            run_id,
+            started_at,
+            seed,
+            dmconf_version: env!("CARGO_PKG_VERSION").to_owned(),
+            implementation,
+            scenarios,
+            totals,
+            exit_code,
+        }
+    }
+
+    /// `results.json`.
+    pub fn to_json(&self) -> String {
+        // Plain data with string keys: serialization cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// `junit.xml`: one test case per scenario (`<skipped>` for not-applicable,
+    /// `<failure>` for fail and inconclusive, `<error>` for harness errors), the requirement
+    /// labels, level and role as properties.
+    pub fn junit_xml(&self) -> String {
+        let count = |v: Verdict| self.scenarios.iter().filter(|s| s.verdict == v).count();
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            out,
+            "<testsuites name=\"dmconf\"><testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+            esc(&format!(
+                "{} {}",
+                self.implementation.name, self.implementation.version
+            )),
+            self.scenarios.len(),
+            count(Verdict::Fail) + count(Verdict::Inconclusive),
+            count(Verdict::Error),
+            count(Verdict::NotApplicable),
+        );
+        for s in &self.scenarios {
+            let _ = write!(
+                out,
+                "  <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"><properties>",
+                esc(&s.feature),
+                esc(&format!("{} {}", s.id, s.name)),
+                s.duration_ms as f64 / 1000.0
+            );
+            for r in &s.reqs {
+                let _ = write!(out, "<property name=\"requirement\" value=\"{}\"/>", esc(r));
+            }
+            let _ = write!(
+                out,
+                "<property name=\"level\" value=\"{}\"/><property name=\"role\" value=\"{}\"/></properties>",
+                level_name(s.level),
+                s.role.tag()
+            );
+            let reason = esc(s.reason.as_deref().unwrap_or(""));
+            match s.verdict {
+                Verdict::Pass => {}
+                Verdict::NotApplicable => {
+                    let _ = write!(out, "<skipped message=\"{reason}\"/>");
+                }
+                Verdict::Fail | Verdict::Inconclusive => {
+                    let _ = write!(
+                        out,
+                        "<failure type=\"{}\" message=\"{reason}\"/>",
+                        s.verdict.as_str()
+                    );
+                }
+                Verdict::Error => {
+                    let _ = write!(out, "<error message=\"{reason}\"/>");
+                }
+            }
+            out.push_str("</testcase>\n");
+        }
+        out.push_str("</testsuite></testsuites>\n");
+        out
+    }
+
+    /// `summary.md`: totals, then every scenario that did not pass with its reason.
+    pub fn summary_md(&self) -> String {
+        let mut out = format!(
+            "# dmconf run {}\n\n{} {} ({}), role {}, seed {}, exit code {}\n\n| verdict | scenarios |\n|---|---|\n",
+            self.run_id,
+            self.implementation.name,
+            self.implementation.version,
+            self.implementation.vendor,
+            self.implementation.role.tag(),
+            self.seed,
+            self.exit_code
+        );
+        for (v, n) in &self.totals {
+            let _ = writeln!(out, "| {v} | {n} |");
+        }
+        let open: Vec<&ScenarioReport> = self
+            .scenarios
+            .iter()
+            .filter(|s| s.verdict != Verdict::Pass)
+            .collect();
+        if !open.is_empty() {
+            out.push_str(
+                "\n| scenario | requirements | level | verdict | reason |\n|---|---|---|---|---|\n",
+            );
+            for s in open {
+                let _ = writeln!(
+                    out,
+                    "| {} {} | {} | {} | {} | {} |",
+                    s.id,
+                    s.name.replace('|', "\\|"),
+                    s.reqs.join(", "),
+                    level_name(s.level),
+                    s.verdict.as_str(),
+                    s.reason.as_deref().unwrap_or("").replace('|', "\\|")
+                );
+            }
+        }
+        out
+    }
+
+    /// Write `results.json`, `junit.xml` and `summary.md` into `dir` (created if missing).
+    pub fn write(&self, dir: &Path) -> Result<(), ReportError> {
+        let err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| ReportError { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(err(dir))?;
+        for (name, text) in [
+            ("results.json", self.to_json()),
+            ("junit.xml", self.junit_xml()),
+            ("summary.md", self.summary_md()),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(err(&path))?;
+        }
+        Ok(())
+    }
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::Must => "must",
+        Level::Should => "should",
+        Level::May => "may",
+    }
+}
+
+/// XML text/attribute escaping.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
