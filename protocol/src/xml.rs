@@ -410,7 +410,7 @@ fn open_element(
     })
 }
 
-/// Options for [`write`].
+/// Options for [`write()`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteOptions {
     /// Indent element-only content by two spaces per level (text content is left as is).
