@@ -4,12 +4,12 @@
 //! (`dmconf vectors check`), the requirement coverage matrix (`dmconf coverage`), and the
 //! first pieces of `dmconf run`: implementation profiles ([`profile`]: ICS, IXIT, adapter)
 //! verdicts ([`verdict`]: scenario tags, applicability, exit codes) and run reports
-//! ([`report`]: results.json, junit.xml, summary.md), and the `exec` adapter
-//! ([`exec_adapter`]). The cucumber runner and the other adapters come next (issue 7).
+//! ([`report`]: results.json, junit.xml, summary.md), and the `exec` and `http`
+//! adapters ([`adapter`]). The cucumber runner and the other adapters come next (issue 7).
 
+pub mod adapter;
 pub mod cli;
 pub mod coverage;
-pub mod exec_adapter;
 pub mod profile;
 pub mod report;
 pub mod vectors;

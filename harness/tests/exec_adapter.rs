@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use dmconf::exec_adapter::{fill, AdapterError, ExecAdapter};
+use dmconf::adapter::exec::{fill, ExecAdapter};
+use dmconf::adapter::AdapterError;
 
 fn adapter(pairs: &[(&str, &str)], secs: u64) -> ExecAdapter {
     ExecAdapter::new(

@@ -14,50 +14,7 @@ use std::io::Read as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Why an action did not succeed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AdapterError {
-    /// The profile has no template for the action.
-    #[error("the profile's exec adapter has no `{0}` action; add it to [adapter] actions")]
-    NoAction(String),
-    /// The template names a value the step does not provide.
-    #[error("the `{action}` template uses {{{name}}}, which this step does not provide (it provides: {provided})")]
-    UnknownPlaceholder {
-        /// The action.
-        action: String,
-        /// The placeholder.
-        name: String,
-        /// The values given.
-        provided: String,
-    },
-    /// The command could not be started.
-    #[error("cannot run the `{action}` command: {reason}")]
-    Spawn {
-        /// The action.
-        action: String,
-        /// The cause.
-        reason: String,
-    },
-    /// The command ran out of time and was killed.
-    #[error("the `{action}` command did not finish within {secs} s and was stopped")]
-    Timeout {
-        /// The action.
-        action: String,
-        /// The deadline.
-        secs: u64,
-    },
-    /// The command exited with a failure.
-    #[error("the `{action}` command failed (exit {code:?}): {stderr}")]
-    Failed {
-        /// The action.
-        action: String,
-        /// The exit code (`None`: killed by a signal).
-        code: Option<i32>,
-        /// The end of its stderr.
-        stderr: String,
-    },
-}
+use super::AdapterError;
 
 /// What a successful action printed.
 #[derive(Debug, Clone, PartialEq, Eq)]

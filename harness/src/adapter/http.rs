@@ -1,0 +1,180 @@
+//! The `http` adapter (docs/profiles.md `[adapter] kind = "http"`): drives a DM server under
+//! test through the admin API contract of docs/admin-api.md — the one the reference server
+//! implements — to register the tester's device, queue the jobs a scenario needs, wake the
+//! device with a package #0 and read what the jobs got.
+
+use std::time::{Duration, Instant};
+
+use dm_server::http_client::{request, HttpClientError};
+use dm_server::model::{Device, Job, JobSpec, NotifyOutcome, NotifyRequest};
+use serde::de::DeserializeOwned;
+
+use super::AdapterError;
+
+/// The admin API of a server under test.
+#[derive(Debug, Clone)]
+pub struct HttpAdapter {
+    base: String,
+    timeout: Duration,
+}
+
+/// A path segment, percent-encoded (DevIds hold `:`).
+fn seg(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl HttpAdapter {
+    /// The admin API at `base` (e.g. `http://127.0.0.1:8081`); each request gets `timeout`.
+    pub fn new(base: &str, timeout: Duration) -> Self {
+        HttpAdapter {
+            base: base.trim_end_matches('/').to_owned(),
+            timeout,
+        }
+    }
+
+    async fn call(
+        &self,
+        action: &str,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        ok: &[u16],
+    ) -> Result<(u16, Vec<u8>), AdapterError> {
+        let url = format!("{}{path}", self.base);
+        let (ct, bytes) = match body {
+            Some(b) => (Some("application/json"), b.into_bytes()),
+            None => (None, Vec::new()),
+        };
+        let unreachable = |reason: String| AdapterError::Unreachable {
+            action: action.to_owned(),
+            reason,
+        };
+        let answer = tokio::time::timeout(self.timeout, request(method, &url, ct, bytes))
+            .await
+            .map_err(|_| AdapterError::Timeout {
+                action: action.to_owned(),
+                secs: self.timeout.as_secs(),
+            })?
+            .map_err(|e| match e {
+                HttpClientError::Url { reason, .. } => unreachable(format!("{url}: {reason}")),
+                other => unreachable(other.to_string()),
+            })?;
+        if ok.contains(&answer.status) {
+            Ok((answer.status, answer.body))
+        } else {
+            Err(AdapterError::Refused {
+                action: action.to_owned(),
+                status: answer.status,
+                body: String::from_utf8_lossy(&answer.body).trim().to_owned(),
+            })
+        }
+    }
+
+    fn parse<T: DeserializeOwned>(action: &str, body: &[u8]) -> Result<T, AdapterError> {
+        serde_json::from_slice(body).map_err(|e| AdapterError::BadAnswer {
+            action: action.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn json(action: &str, v: &impl serde::Serialize) -> Result<String, AdapterError> {
+        serde_json::to_string(v).map_err(|e| AdapterError::BadAnswer {
+            action: action.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Register the device, or update it when the server already has one with this DevId
+    /// (`POST /devices`, then `PUT /devices/{dev_id}` on 409).
+    pub async fn register_device(&self, device: &Device) -> Result<(), AdapterError> {
+        let body = Self::json("register_device", device)?;
+        let (status, _) = self
+            .call(
+                "register_device",
+                "POST",
+                "/devices",
+                Some(body.clone()),
+                &[201, 409],
+            )
+            .await?;
+        if status == 409 {
+            let path = format!("/devices/{}", seg(&device.dev_id));
+            self.call("register_device", "PUT", &path, Some(body), &[200])
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Queue a job; its id.
+    pub async fn queue_job(&self, dev_id: &str, spec: &JobSpec) -> Result<u64, AdapterError> {
+        let path = format!("/devices/{}/jobs", seg(dev_id));
+        let (_, body) = self
+            .call(
+                "queue_job",
+                "POST",
+                &path,
+                Some(Self::json("queue_job", spec)?),
+                &[201],
+            )
+            .await?;
+        Ok(Self::parse::<Job>("queue_job", &body)?.id)
+    }
+
+    /// A job as the server shows it.
+    pub async fn job(&self, id: u64) -> Result<Job, AdapterError> {
+        let (_, body) = self
+            .call("job_status", "GET", &format!("/jobs/{id}"), None, &[200])
+            .await?;
+        Self::parse("job_status", &body)
+    }
+
+    /// Poll a job until `done` says so or `within` has passed (then `Timeout`).
+    pub async fn wait_job(
+        &self,
+        id: u64,
+        within: Duration,
+        done: impl Fn(&Job) -> bool,
+    ) -> Result<Job, AdapterError> {
+        let deadline = Instant::now() + within;
+        loop {
+            let job = self.job(id).await?;
+            if done(&job) {
+                return Ok(job);
+            }
+            if Instant::now() >= deadline {
+                return Err(AdapterError::Timeout {
+                    action: "job_status".into(),
+                    secs: within.as_secs(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Ask the server to send the device a package #0.
+    pub async fn notify(
+        &self,
+        dev_id: &str,
+        req: &NotifyRequest,
+    ) -> Result<NotifyOutcome, AdapterError> {
+        let path = format!("/devices/{}/notify", seg(dev_id));
+        let (_, body) = self
+            .call(
+                "notify",
+                "POST",
+                &path,
+                Some(Self::json("notify", req)?),
+                &[200],
+            )
+            .await?;
+        Self::parse("notify", &body)
+    }
+}
