@@ -17,22 +17,9 @@ use crate::verdict::{exit_code, Level, Verdict};
 /// The `results.json` format version.
 pub const FORMAT: u32 = 1;
 
-/// One message of a scenario's exchange.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TranscriptLine {
-    /// `sent` (tester → IUT) or `received` (IUT → tester).
-    pub direction: String,
-    /// Unix seconds.
-    pub time: u64,
-    /// `xml` or `wbxml`.
-    pub encoding: String,
-    /// The exact bytes, base64.
-    pub bytes_b64: String,
-    /// The message as pretty XML, when it decoded.
-    pub xml: Option<String>,
-    /// Violations found in it.
-    pub violations: Vec<String>,
-}
+/// One message of a scenario's exchange: the same record as the reference server's session
+/// transcripts (`direction` `sent`/`received` seen from the tester).
+pub use dm_server::model::TranscriptEntry as TranscriptLine;
 
 /// One scenario's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

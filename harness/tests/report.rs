@@ -23,7 +23,7 @@ fn scenario(id: &str, level: Level, verdict: Verdict, reason: Option<&str>) -> S
         duration_ms: 1234,
         seed: 42,
         transcript: vec![TranscriptLine {
-            direction: "sent".into(),
+            direction: dm_server::model::Direction::Sent,
             time: 1_700_000_000,
             encoding: "xml".into(),
             bytes_b64: "PFN5bmNNTC8+".into(),

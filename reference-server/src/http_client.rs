@@ -95,3 +95,17 @@ pub async fn request(
         .to_vec();
     Ok(Answer { status, body })
 }
+
+/// `s` as one URL path segment: everything but unreserved characters percent-encoded
+/// (DevIds hold `:` and may hold `/`).
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -13,7 +13,7 @@ use dm_protocol::model::{Command as DmCommand, Data, Exec, Item, ItemCommand, Lo
 use dm_server::admin::{serve_admin, Admin};
 use dm_server::endpoint::{self, EndpointConfig};
 use dm_server::faults::ServerFaults;
-use dm_server::http_client::{request, HttpClientError};
+use dm_server::http_client::{path_segment, request, HttpClientError};
 use dm_server::model::{AuthKind, Device, JobSpec, NotifyAddress, NotifyTransport, Secret};
 use dm_server::notify::PackageNotifier;
 use dm_server::service::{DmService, ServiceConfig};
@@ -314,7 +314,7 @@ async fn run(cmd: Command) -> Result<(), Failure> {
             call(
                 &api,
                 "POST",
-                &format!("/devices/{}/notify", seg(&dev_id)),
+                &format!("/devices/{}/notify", path_segment(&dev_id)),
                 Some(body),
             )
             .await
@@ -323,7 +323,7 @@ async fn run(cmd: Command) -> Result<(), Failure> {
             call(
                 &api,
                 "GET",
-                &format!("/devices/{}/sessions", seg(&dev_id)),
+                &format!("/devices/{}/sessions", path_segment(&dev_id)),
                 None,
             )
             .await
@@ -333,12 +333,16 @@ async fn run(cmd: Command) -> Result<(), Failure> {
             dev_id,
             session,
         } => {
-            let path = format!("/sessions/{}/{}", seg(&dev_id), seg(&session));
+            let path = format!(
+                "/sessions/{}/{}",
+                path_segment(&dev_id),
+                path_segment(&session)
+            );
             call(&api, "GET", &path, None).await
         }
         Command::Alerts { api, dev_id } => {
             let path = match dev_id {
-                Some(d) => format!("/devices/{}/alerts", seg(&d)),
+                Some(d) => format!("/devices/{}/alerts", path_segment(&d)),
                 None => "/alerts".into(),
             };
             call(&api, "GET", &path, None).await
@@ -442,19 +446,6 @@ fn with_fault(mut f: ServerFaults, name: &str) -> Result<ServerFaults, Failure> 
     };
     *slot = true;
     Ok(f)
-}
-
-/// A path segment, percent-encoded (DevIds hold `:` and may hold `/`).
-fn seg(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Call the admin API and print its JSON answer.
@@ -577,10 +568,22 @@ async fn device(cmd: DeviceCommand) -> Result<(), Failure> {
         }
         DeviceCommand::List { api } => call(&api, "GET", "/devices", None).await,
         DeviceCommand::Show { api, dev_id } => {
-            call(&api, "GET", &format!("/devices/{}", seg(&dev_id)), None).await
+            call(
+                &api,
+                "GET",
+                &format!("/devices/{}", path_segment(&dev_id)),
+                None,
+            )
+            .await
         }
         DeviceCommand::Delete { api, dev_id } => {
-            call(&api, "DELETE", &format!("/devices/{}", seg(&dev_id)), None).await
+            call(
+                &api,
+                "DELETE",
+                &format!("/devices/{}", path_segment(&dev_id)),
+                None,
+            )
+            .await
         }
     }
 }
@@ -639,7 +642,7 @@ async fn job(cmd: JobCommand) -> Result<(), Failure> {
             call(
                 &api,
                 "POST",
-                &format!("/devices/{}/jobs", seg(&dev_id)),
+                &format!("/devices/{}/jobs", path_segment(&dev_id)),
                 Some(body),
             )
             .await
@@ -649,7 +652,7 @@ async fn job(cmd: JobCommand) -> Result<(), Failure> {
             call(
                 &api,
                 "GET",
-                &format!("/devices/{}/jobs", seg(&dev_id)),
+                &format!("/devices/{}/jobs", path_segment(&dev_id)),
                 None,
             )
             .await

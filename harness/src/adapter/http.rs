@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use dm_server::http_client::{request, HttpClientError};
+use dm_server::http_client::{path_segment, request, HttpClientError};
 use dm_server::model::{Device, Job, JobSpec, NotifyOutcome, NotifyRequest};
 use serde::de::DeserializeOwned;
 
@@ -16,19 +16,6 @@ use super::AdapterError;
 pub struct HttpAdapter {
     base: String,
     timeout: Duration,
-}
-
-/// A path segment, percent-encoded (DevIds hold `:`).
-fn seg(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 impl HttpAdapter {
@@ -106,7 +93,7 @@ impl HttpAdapter {
             )
             .await?;
         if status == 409 {
-            let path = format!("/devices/{}", seg(&device.dev_id));
+            let path = format!("/devices/{}", path_segment(&device.dev_id));
             self.call("register_device", "PUT", &path, Some(body), &[200])
                 .await?;
         }
@@ -115,7 +102,7 @@ impl HttpAdapter {
 
     /// Queue a job; its id.
     pub async fn queue_job(&self, dev_id: &str, spec: &JobSpec) -> Result<u64, AdapterError> {
-        let path = format!("/devices/{}/jobs", seg(dev_id));
+        let path = format!("/devices/{}/jobs", path_segment(dev_id));
         let (_, body) = self
             .call(
                 "queue_job",
@@ -165,7 +152,7 @@ impl HttpAdapter {
         dev_id: &str,
         req: &NotifyRequest,
     ) -> Result<NotifyOutcome, AdapterError> {
-        let path = format!("/devices/{}/notify", seg(dev_id));
+        let path = format!("/devices/{}/notify", path_segment(dev_id));
         let (_, body) = self
             .call(
                 "notify",
