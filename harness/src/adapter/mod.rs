@@ -3,10 +3,12 @@
 //! `inconclusive`, never `fail`.
 //!
 //! - [`exec`]: one command template per action;
-//! - [`http`]: a server implementing the admin API contract (docs/admin-api.md).
+//! - [`http`]: a server implementing the admin API contract (docs/admin-api.md);
+//! - [`reference`]: the bundled reference client as a process, through [`exec`].
 
 pub mod exec;
 pub mod http;
+pub mod reference;
 
 /// Why an action did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

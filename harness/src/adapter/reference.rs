@@ -1,0 +1,129 @@
+//! The `reference` adapter for a client under test: the bundled reference client
+//! (`dm-client`) as a separate process, driven exactly like a vendor's client through the
+//! [`exec`](super::exec) adapter — with built-in command templates — so the self-test
+//! exercises the vendor path on every run (shared/docs/conformance-model.md "Roles").
+//!
+//! `bootstrap` writes a device profile from the IXIT pointing at the tester's URL and runs
+//! `dm-client init`; `start_session` runs `dm-client session`; `send_alert` runs
+//! `dm-client alert`. A session that did not complete (`dm-client` exit 1) still counts as the
+//! action done — the scenario's observations judge it; exit 2 or 3 (setup, unreachable) is an
+//! adapter error.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::exec::{ActionOutput, ExecAdapter};
+use super::AdapterError;
+use crate::profile::{Credentials, Ixit};
+
+/// A reference client under test, kept in `dir`.
+#[derive(Debug, Clone)]
+pub struct ReferenceClient {
+    bin: PathBuf,
+    dir: PathBuf,
+    exec: ExecAdapter,
+}
+
+fn auth_line(key: &str, c: &Option<Credentials>) -> String {
+    match c {
+        Some(c) => format!(
+            "{key} = {{ type = {:?}, name = {:?}, secret = {:?} }}\n",
+            c.kind, c.name, c.secret
+        ),
+        None => String::new(),
+    }
+}
+
+impl ReferenceClient {
+    /// The `dm-client` binary at `bin`, its state and files under `dir`, each action
+    /// limited to `timeout`.
+    pub fn new(bin: &Path, dir: &Path, timeout: Duration) -> Self {
+        let actions = [
+            ("bootstrap", "{bin} init --state {state} --profile {profile}"),
+            ("start_session", "{bin} session --state {state} --trace {trace}"),
+            (
+                "send_alert",
+                "{bin} alert --state {state} --trace {trace} --type {type} --format {format} --data {data}",
+            ),
+        ]
+        .into_iter()
+        .map(|(a, t)| (a.to_owned(), t.to_owned()))
+        .collect();
+        ReferenceClient {
+            bin: bin.to_owned(),
+            dir: dir.to_owned(),
+            exec: ExecAdapter::new(actions, timeout),
+        }
+    }
+
+    fn values(&self) -> BTreeMap<&'static str, String> {
+        let p = |s: &str| self.dir.join(s).display().to_string();
+        BTreeMap::from([
+            ("bin", self.bin.display().to_string()),
+            ("state", p("state")),
+            ("profile", p("profile.toml")),
+            ("trace", p("trace.jsonl")),
+        ])
+    }
+
+    /// Where the client's `--trace` JSON lines go.
+    pub fn trace_path(&self) -> PathBuf {
+        self.dir.join("trace.jsonl")
+    }
+
+    /// Create the device: DevId, ServerID and credentials from `ixit`, the account's URL
+    /// `server_url` (the tester's).
+    pub fn bootstrap(&self, ixit: &Ixit, server_url: &str) -> Result<ActionOutput, AdapterError> {
+        let profile = format!(
+            "[device]\ndev_id = {:?}\nmanufacturer = \"dmconf\"\nmodel = \"reference\"\n\n\
+             [transport]\nretries = 0\nread_timeout_secs = {}\n\n\
+             [[account]]\nserver_id = {:?}\nurl = {:?}\n{}{}",
+            ixit.dev_id,
+            ixit.step_timeout_secs,
+            ixit.server_id,
+            server_url,
+            auth_line("client_auth", &ixit.client_auth),
+            auth_line("server_auth", &ixit.server_auth),
+        );
+        let path = self.dir.join("profile.toml");
+        std::fs::create_dir_all(&self.dir)
+            .and_then(|()| std::fs::write(&path, profile))
+            .map_err(|e| AdapterError::Spawn {
+                action: "bootstrap".into(),
+                reason: format!("cannot write {}: {e}", path.display()),
+            })?;
+        self.exec.perform("bootstrap", &self.values())
+    }
+
+    /// One client-initiated session.
+    pub fn start_session(&self) -> Result<ActionOutput, AdapterError> {
+        acted(self.exec.perform("start_session", &self.values()))
+    }
+
+    /// A Generic Alert (1226) in package 1 of a client-initiated session.
+    pub fn send_alert(
+        &self,
+        type_: &str,
+        format: &str,
+        data: &str,
+    ) -> Result<ActionOutput, AdapterError> {
+        let mut v = self.values();
+        v.insert("type", type_.to_owned());
+        v.insert("format", format.to_owned());
+        v.insert("data", data.to_owned());
+        acted(self.exec.perform("send_alert", &v))
+    }
+}
+
+/// `dm-client` exit 1 means the session ran but did not complete: the action was done.
+fn acted(r: Result<ActionOutput, AdapterError>) -> Result<ActionOutput, AdapterError> {
+    match r {
+        Err(AdapterError::Failed {
+            code: Some(1),
+            stderr,
+            ..
+        }) => Ok(ActionOutput { stdout: stderr }),
+        other => other,
+    }
+}
