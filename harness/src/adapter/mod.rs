@@ -4,10 +4,12 @@
 //!
 //! - [`exec`]: one command template per action;
 //! - [`http`]: a server implementing the admin API contract (docs/admin-api.md);
-//! - [`reference`]: the bundled reference client as a process, through [`exec`].
+//! - [`reference`]: the bundled reference client as a process, through [`exec`];
+//! - [`manual`]: a person at an interop event, prompted with a deadline.
 
 pub mod exec;
 pub mod http;
+pub mod manual;
 pub mod reference;
 
 /// Why an action did not succeed.
