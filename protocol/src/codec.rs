@@ -27,6 +27,22 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// `XML` or `WBXML`, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Xml => "XML",
+            Encoding::Wbxml => "WBXML",
+        }
+    }
+
+    /// `xml` or `wbxml`, the serde (transcript and report) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Xml => "xml",
+            Encoding::Wbxml => "wbxml",
+        }
+    }
+
     /// The HTTP Content-Type for this encoding.
     pub fn content_type(self) -> &'static str {
         match self {
@@ -63,6 +79,38 @@ impl Encoding {
         } else {
             Encoding::Xml
         }
+    }
+}
+
+/// What a received `Content-Type` tolerates (facts §1.1), as one line, or `None` when it is
+/// the exact DM type of the body's encoding: missing, the SyncML DS type
+/// (`application/vnd.syncml+xml`), naming the other encoding, or not a DM type at all. The
+/// body is decoded by its own first byte in every case.
+pub fn content_type_leniency(content_type: Option<&str>, body: &[u8]) -> Option<String> {
+    let body_enc = Encoding::detect(body);
+    let Some(ct) = content_type else {
+        return Some(format!(
+            "no Content-Type; {} detected from the bytes (facts §1.1: {})",
+            body_enc.name(),
+            body_enc.content_type()
+        ));
+    };
+    match Encoding::from_content_type(ct) {
+        Some((e, true)) if e == body_enc => None,
+        Some((e, false)) if e == body_enc => Some(format!(
+            "Content-Type {ct:?} is not the DM type {} (facts §1.1); accepted",
+            e.content_type()
+        )),
+        Some((e, _)) => Some(format!(
+            "Content-Type {ct:?} names {} but the body is {} (facts §1.1); decoded as {}",
+            e.name(),
+            body_enc.name(),
+            body_enc.name()
+        )),
+        None => Some(format!(
+            "Content-Type {ct:?} is not a DM type (facts §1.1: {}); decoded from the bytes",
+            body_enc.content_type()
+        )),
     }
 }
 

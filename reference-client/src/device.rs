@@ -627,12 +627,7 @@ impl Device {
 }
 
 fn random_seed() -> u64 {
-    let n = dm_protocol::auth::NonceGenerator::from_entropy().next_nonce();
-    let mut b = [0u8; 8];
-    for (d, s) in b.iter_mut().zip(n.iter()) {
-        *d = *s;
-    }
-    u64::from_le_bytes(b)
+    dm_protocol::auth::NonceGenerator::from_entropy().next_u64()
 }
 
 impl crate::profile::FaultsSection {

@@ -52,39 +52,15 @@ pub struct Exchange {
 /// answer in another encoding than the request, a DOCTYPE declaration, pretty-printing
 /// whitespace between elements. Each is accepted and recorded, never fatal.
 pub fn leniencies(content_type: Option<&str>, body: &[u8], sent: Encoding) -> Vec<String> {
-    let mut out = Vec::new();
     let body_enc = Encoding::detect(body);
-    match content_type {
-        None => out.push(format!(
-            "no Content-Type; {} detected from the bytes (facts §1.1: {})",
-            name(body_enc),
-            body_enc.content_type()
-        )),
-        Some(ct) => match Encoding::from_content_type(ct) {
-            Some((e, true)) if e == body_enc => {}
-            Some((e, false)) if e == body_enc => {
-                out.push(format!(
-                    "Content-Type {ct:?} is not the DM type {} (facts §1.1); accepted",
-                    e.content_type()
-                ));
-            }
-            Some((e, _)) => out.push(format!(
-                "Content-Type {ct:?} names {} but the body is {} (facts §1.1); decoded as {}",
-                name(e),
-                name(body_enc),
-                name(body_enc)
-            )),
-            None => out.push(format!(
-                "Content-Type {ct:?} is not a DM type (facts §1.1: {}); decoded from the bytes",
-                body_enc.content_type()
-            )),
-        },
-    }
+    let mut out: Vec<String> = codec::content_type_leniency(content_type, body)
+        .into_iter()
+        .collect();
     if body_enc != sent {
         out.push(format!(
             "answered in {} to a {} request; accepted",
-            name(body_enc),
-            name(sent)
+            body_enc.name(),
+            sent.name()
         ));
     }
     if body_enc == Encoding::Xml {
@@ -101,13 +77,6 @@ pub fn leniencies(content_type: Option<&str>, body: &[u8], sent: Encoding) -> Ve
         }
     }
     out
-}
-
-fn name(e: Encoding) -> &'static str {
-    match e {
-        Encoding::Xml => "XML",
-        Encoding::Wbxml => "WBXML",
-    }
 }
 
 /// Why a session could not run to its end.

@@ -304,39 +304,47 @@ async fn unreachable_server_exits_3() {
     assert!(text(&out.stderr).contains("could not connect"), "{out:?}");
 }
 
-#[tokio::test]
-async fn generic_alert_goes_in_package_1() {
+/// Run `dm-client alert <args>` against a status-only server; exit 0 and the Alert with
+/// `code` in package 1.
+async fn alert_in_package_1(args: &[&str], code: AlertCode) -> dm_protocol::model::Alert {
     let server = serve(status_only).await;
     let tmp = tempfile::tempdir().unwrap();
     let state = plain_device(tmp.path(), &server.url).await;
-    let out = dm(&[
-        "alert",
-        "--state",
-        &state,
-        "--type",
-        "urn:oma:at:scomo:1.0:OperationComplete",
-        "--format",
-        "int",
-        "--data",
-        "1200",
-        "--source",
-        "./SCOMO/Inventory/Deployed/app1",
-        "--correlator",
-        "c-42",
-    ])
-    .await;
+    let mut all = vec!["alert", "--state", state.as_str()];
+    all.extend_from_slice(args);
+    let out = dm(&all).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    // facts §3.5: Alert 1226 with Correlator, Item Source, Meta Type and Format, Data.
-    let p1 = server.requests()[0].msg().clone();
-    let ga = p1
+    server.requests()[0]
+        .msg()
         .body
         .commands
         .iter()
         .find_map(|c| match c {
-            DmCommand::Alert(a) if a.code == Some(AlertCode::GenericAlert) => Some(a),
+            DmCommand::Alert(a) if a.code == Some(code) => Some(a.clone()),
             _ => None,
         })
-        .expect("a Generic Alert in package 1");
+        .expect("the alert in package 1")
+}
+
+#[tokio::test]
+async fn generic_alert_goes_in_package_1() {
+    let ga = alert_in_package_1(
+        &[
+            "--type",
+            "urn:oma:at:scomo:1.0:OperationComplete",
+            "--format",
+            "int",
+            "--data",
+            "1200",
+            "--source",
+            "./SCOMO/Inventory/Deployed/app1",
+            "--correlator",
+            "c-42",
+        ],
+        AlertCode::GenericAlert,
+    )
+    .await;
+    // facts §3.5: Alert 1226 with Correlator, Item Source, Meta Type and Format, Data.
     assert_eq!(ga.correlator.as_deref(), Some("c-42"));
     let item = &ga.items[0];
     let meta = item.meta.as_ref().unwrap();
@@ -585,34 +593,20 @@ async fn run_follows_a_resync_notification() {
 /// facts §3.3: a client event 1224, each Item with Meta Type and Format, no Correlator.
 #[tokio::test]
 async fn client_event_goes_in_package_1() {
-    let server = serve(status_only).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let state = plain_device(tmp.path(), &server.url).await;
-    let out = dm(&[
-        "alert",
-        "--state",
-        &state,
-        "--code",
-        "1224",
-        "--type",
-        "org.example.battery.low",
-        "--format",
-        "chr",
-        "--data",
-        "12%",
-    ])
+    let ev = alert_in_package_1(
+        &[
+            "--code",
+            "1224",
+            "--type",
+            "org.example.battery.low",
+            "--format",
+            "chr",
+            "--data",
+            "12%",
+        ],
+        AlertCode::ClientEvent,
+    )
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let p1 = server.requests()[0].msg().clone();
-    let ev = p1
-        .body
-        .commands
-        .iter()
-        .find_map(|c| match c {
-            DmCommand::Alert(a) if a.code == Some(AlertCode::ClientEvent) => Some(a),
-            _ => None,
-        })
-        .expect("a client event in package 1");
     assert!(ev.correlator.is_none());
     let meta = ev.items[0].meta.as_ref().unwrap();
     assert_eq!(meta.type_.as_deref(), Some("org.example.battery.low"));

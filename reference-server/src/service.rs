@@ -64,13 +64,6 @@ impl std::fmt::Debug for DmService {
     }
 }
 
-fn xml_or_wbxml(e: Encoding) -> &'static str {
-    match e {
-        Encoding::Xml => "xml",
-        Encoding::Wbxml => "wbxml",
-    }
-}
-
 fn entry(direction: Direction, time: u64, bytes: &[u8], notes: Vec<String>) -> TranscriptEntry {
     let decoded = codec::decode(bytes, DecodeOptions::LENIENT).ok();
     let mut violations: Vec<String> = decoded
@@ -81,7 +74,7 @@ fn entry(direction: Direction, time: u64, bytes: &[u8], notes: Vec<String>) -> T
     TranscriptEntry {
         direction,
         time,
-        encoding: xml_or_wbxml(Encoding::detect(bytes)).into(),
+        encoding: Encoding::detect(bytes).as_str().into(),
         bytes_b64: dm_protocol::auth::b64(bytes),
         xml: decoded.and_then(|d| codec::to_pretty_xml(&d.message).ok()),
         violations,
@@ -133,22 +126,10 @@ async fn persist(
 
 /// What a received Content-Type tells (facts §1.1), as leniency notes.
 fn content_type_notes(content_type: Option<&str>, body: &[u8]) -> Vec<String> {
-    let body_enc = Encoding::detect(body);
-    match content_type.map(|ct| (ct, Encoding::from_content_type(ct))) {
-        None => vec![format!(
-            "leniency: no Content-Type; {} decoded from the bytes (facts §1.1)",
-            xml_or_wbxml(body_enc)
-        )],
-        Some((_, Some((e, true)))) if e == body_enc => Vec::new(),
-        Some((ct, Some((e, false)))) if e == body_enc => vec![format!(
-            "leniency: Content-Type {ct:?} is not the DM type {} (facts §1.1)",
-            e.content_type()
-        )],
-        Some((ct, _)) => vec![format!(
-            "leniency: Content-Type {ct:?} does not name the body's encoding ({}, facts §1.1)",
-            xml_or_wbxml(body_enc)
-        )],
-    }
+    codec::content_type_leniency(content_type, body)
+        .map(|l| format!("leniency: {l}"))
+        .into_iter()
+        .collect()
 }
 
 fn store_failure(e: StoreError) -> DmResponse {
@@ -196,13 +177,10 @@ impl DmService {
     }
 
     fn next_seed(&self) -> u64 {
-        let n = match self.seeds.lock() {
-            Ok(mut g) => g.next_nonce(),
-            Err(p) => p.into_inner().next_nonce(),
-        };
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&n[..8]);
-        u64::from_le_bytes(b)
+        match self.seeds.lock() {
+            Ok(mut g) => g.next_u64(),
+            Err(p) => p.into_inner().next_u64(),
+        }
     }
 
     /// The live session of `key`, opened (and its start stored) if there is none — under the

@@ -417,11 +417,7 @@ fn tester_hooks_inject_mutate_observe() {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let mut tree = device();
     let mut client = Session::new(client_config());
-    let mut server = ServerSession::new(
-        setup(registered(), DeviceState::default(), vec![]),
-        Arc::new(ManualClock::at(T0)),
-    )
-    .unwrap();
+    let mut server = server_for(vec![]);
     server.set_tester(Box::new(Script(seen.clone())));
     let r = run(
         &mut tree,

@@ -281,11 +281,7 @@ fn waiting_job_completed_in_a_later_package_1() {
         note: None,
     }];
     let mut client = Session::new(client_config());
-    let mut server = ServerSession::new(
-        setup(registered(), DeviceState::default(), vec![waiting]),
-        Arc::new(ManualClock::at(T0)),
-    )
-    .unwrap();
+    let mut server = server_for(vec![waiting]);
     let run = run(
         &mut tree,
         &mut client,
@@ -323,11 +319,7 @@ fn client_events_are_recorded() {
     let mut cfg = client_config();
     cfg.alerts = vec![event(Some("com.example.login")), event(None)];
     let mut client = Session::new(cfg);
-    let mut server = ServerSession::new(
-        setup(registered(), DeviceState::default(), vec![]),
-        Arc::new(ManualClock::at(T0)),
-    )
-    .unwrap();
+    let mut server = server_for(vec![]);
     let run = run(
         &mut tree,
         &mut client,

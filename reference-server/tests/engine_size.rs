@@ -45,11 +45,7 @@ fn our_package_split_under_device_max_msg_size(#[case] encoding: Encoding) {
     let jobs = (1..=30)
         .map(|i| job(i, vec![get(&["./DevInfo/Man"]), get(&["./DevInfo/Mod"])]))
         .collect();
-    let mut server = ServerSession::new(
-        setup(registered(), DeviceState::default(), jobs),
-        Arc::new(ManualClock::at(T0)),
-    )
-    .unwrap();
+    let mut server = server_for(jobs);
     let run = run(&mut tree, &mut client, &mut server, encoding, &mut NoHooks);
     assert_eq!(
         run.client_end,
@@ -264,11 +260,7 @@ fn objects_over_the_device_max_obj_size_are_not_sent() {
         1,
         vec![replace("./DMAcc/srvA/Name", &big), get(&["./DevInfo/Man"])],
     )];
-    let mut server = ServerSession::new(
-        setup(registered(), DeviceState::default(), jobs),
-        Arc::new(ManualClock::at(T0)),
-    )
-    .unwrap();
+    let mut server = server_for(jobs);
     let run = run(
         &mut tree,
         &mut client,

@@ -39,6 +39,13 @@ impl NonceGenerator {
         n
     }
 
+    /// A 64-bit number from the next nonce (its first 8 bytes, little-endian): a seed for
+    /// another generator, e.g. one per session.
+    pub fn next_u64(&mut self) -> u64 {
+        let n = self.next_nonce();
+        u64::from_le_bytes([n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7]])
+    }
+
     /// The next nonce in base64, the form carried in `Chal/Meta/NextNonce` (facts §1.5).
     pub fn next_nonce_b64(&mut self) -> String {
         super::b64(&self.next_nonce())

@@ -434,6 +434,15 @@ pub fn plain(jobs: Vec<Job>) -> (Tree, Run) {
     plain_with(jobs, ServerFaults::default(), &mut NoHooks)
 }
 
+/// The engine for the registered device with `jobs`, fresh state, at `T0`.
+pub fn server_for(jobs: Vec<Job>) -> ServerSession {
+    ServerSession::new(
+        setup(registered(), DeviceState::default(), jobs),
+        Arc::new(ManualClock::at(T0)),
+    )
+    .unwrap()
+}
+
 /// [`plain`] with server faults and client hooks.
 pub fn plain_with(
     jobs: Vec<Job>,
