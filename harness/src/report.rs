@@ -64,8 +64,10 @@ pub struct RunReport {
     pub seed: u64,
     /// The `dmconf` version.
     pub dmconf_version: String,
-    /// The implementation under test.
-    pub implementation: Implementation,
+    /// The implementations under test, one per role tested (a vendor run has one; the
+    /// self-test has the reference client and the reference server). A scenario's
+    /// implementation is the one whose role is the scenario's.
+    pub implementations: Vec<Implementation>,
     /// Every scenario, in run order.
     pub scenarios: Vec<ScenarioReport>,
     /// Verdict name → how many.
@@ -90,7 +92,7 @@ impl RunReport {
         run_id: String,
         started_at: u64,
         seed: u64,
-        implementation: Implementation,
+        implementations: Vec<Implementation>,
         scenarios: Vec<ScenarioReport>,
     ) -> Self {
         let mut totals = BTreeMap::new();
@@ -104,11 +106,26 @@ impl RunReport {
             started_at,
             seed,
             dmconf_version: env!("CARGO_PKG_VERSION").to_owned(),
-            implementation,
+            implementations,
             scenarios,
             totals,
             exit_code,
         }
+    }
+
+    /// The implementation tested in `role`, if any.
+    pub fn implementation(&self, role: Role) -> Option<&Implementation> {
+        self.implementations.iter().find(|i| i.role == role)
+    }
+
+    /// "name version (vendor), role …" of every implementation, for titles.
+    pub fn iut_names(&self) -> String {
+        let names: Vec<String> = self
+            .implementations
+            .iter()
+            .map(|i| format!("{} {} ({}), role {}", i.name, i.version, i.vendor, i.role.tag()))
+            .collect();
+        names.join("; ")
     }
 
     /// `results.json`.
@@ -126,10 +143,7 @@ impl RunReport {
         let _ = writeln!(
             out,
             "<testsuites name=\"dmconf\"><testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
-            esc(&format!(
-                "{} {}",
-                self.implementation.name, self.implementation.version
-            )),
+            esc(&self.iut_names()),
             self.scenarios.len(),
             count(Verdict::Fail) + count(Verdict::Inconclusive),
             count(Verdict::Error),
@@ -178,12 +192,9 @@ impl RunReport {
     /// `summary.md`: totals, then every scenario that did not pass with its reason.
     pub fn summary_md(&self) -> String {
         let mut out = format!(
-            "# dmconf run {}\n\n{} {} ({}), role {}, seed {}, exit code {}\n\n| verdict | scenarios |\n|---|---|\n",
+            "# dmconf run {}\n\n{}; seed {}, exit code {}\n\n| verdict | scenarios |\n|---|---|\n",
             self.run_id,
-            self.implementation.name,
-            self.implementation.version,
-            self.implementation.vendor,
-            self.implementation.role.tag(),
+            self.iut_names(),
             self.seed,
             self.exit_code
         );

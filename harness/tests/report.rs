@@ -39,12 +39,12 @@ fn report() -> RunReport {
         "2026-12-03T09-00-00".into(),
         1_700_000_000,
         42,
-        Implementation {
+        vec![Implementation {
             name: "Acme DMS".into(),
             version: "7.1".into(),
             vendor: "Acme".into(),
             role: Role::Server,
-        },
+        }],
         vec![
             scenario("AUTH-001", Level::Must, Verdict::Pass, None),
             scenario(
