@@ -10,6 +10,7 @@
 pub mod adapter;
 pub mod cli;
 pub mod coverage;
+pub mod html;
 pub mod profile;
 pub mod report;
 pub mod vectors;

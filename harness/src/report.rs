@@ -1,6 +1,8 @@
 //! Run reports (issue 7 item 9): the canonical `results.json` (schema:
 //! `docs/results.schema.json`), `junit.xml` with the requirement labels kept as properties,
-//! and `summary.md`. A run's directory is `reports/<run-id>/`.
+//! `summary.md`, and the self-contained `index.html` (module [`crate::html`]: the
+//! requirement × implementation grid and every scenario's exchange). A run's directory is
+//! `reports/<run-id>/`.
 //!
 //! `results.json` is also what `dmconf coverage --results` reads (it takes `id` and
 //! `verdict` of each scenario and ignores the rest).
@@ -123,7 +125,15 @@ impl RunReport {
         let names: Vec<String> = self
             .implementations
             .iter()
-            .map(|i| format!("{} {} ({}), role {}", i.name, i.version, i.vendor, i.role.tag()))
+            .map(|i| {
+                format!(
+                    "{} {} ({}), role {}",
+                    i.name,
+                    i.version,
+                    i.vendor,
+                    i.role.tag()
+                )
+            })
             .collect();
         names.join("; ")
     }
@@ -226,7 +236,8 @@ impl RunReport {
         out
     }
 
-    /// Write `results.json`, `junit.xml` and `summary.md` into `dir` (created if missing).
+    /// Write `results.json`, `junit.xml`, `summary.md` and `index.html` into `dir` (created
+    /// if missing).
     pub fn write(&self, dir: &Path) -> Result<(), ReportError> {
         let err = |path: &Path| {
             let path = path.to_owned();
@@ -237,6 +248,7 @@ impl RunReport {
             ("results.json", self.to_json()),
             ("junit.xml", self.junit_xml()),
             ("summary.md", self.summary_md()),
+            ("index.html", crate::html::index_html(self)),
         ] {
             let path = dir.join(name);
             std::fs::write(&path, text).map_err(err(&path))?;
