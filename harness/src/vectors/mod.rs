@@ -1,8 +1,8 @@
 //! The golden-vector checker behind `dmconf vectors check`.
 //!
 //! Vectors live under `vectors/` in one folder per category (`codec/`, `auth/`, `pkg0/`,
-//! `uri/`, `acl/`, `tnds/`, `tree/`). The format of each category is described in the README
-//! of its folder; `vectors/README.md` is the index. Each category module turns its files into
+//! `uri/`, `acl/`, `tnds/`, `tree/`, `sessions/`). The format of each category is described
+//! in the README of its folder; `vectors/README.md` is the index. Each category module turns its files into
 //! [`Outcome`]s; a mismatch carries a unified diff made with `similar`.
 
 use std::path::{Path, PathBuf};
@@ -120,6 +120,10 @@ pub fn categories() -> Vec<Category> {
             name: "tree",
             check: tree::check,
         },
+        Category {
+            name: "sessions",
+            check: sessions::check,
+        },
     ]
 }
 
@@ -174,6 +178,7 @@ pub mod acl;
 pub mod auth;
 pub mod pkg0;
 mod sec_cases;
+pub mod sessions;
 pub mod tnds;
 pub mod tree;
 pub mod uri;
