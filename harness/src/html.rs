@@ -451,7 +451,7 @@ fn diff(o: &mut String, d: &str) {
 }
 
 /// Unix seconds as `YYYY-MM-DD hh:mm:ss UTC`.
-fn utc(secs: u64) -> String {
+pub fn utc(secs: u64) -> String {
     let days = secs / 86_400;
     let rem = secs % 86_400;
     // Howard Hinnant's civil_from_days, for days since 1970-01-01 (never negative here).

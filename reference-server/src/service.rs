@@ -21,6 +21,7 @@ use dm_tree::Clock;
 use crate::endpoint::{Backend, BoxFuture, DmRequest, DmResponse};
 use crate::faults::ServerFaults;
 use crate::model::{Direction, JobState, TranscriptEntry};
+use crate::session::ServerTester;
 use crate::session::{Output, Received, ServerSession, SessionSetup};
 use crate::store::{SessionChanges, Store, StoreError};
 
@@ -47,9 +48,14 @@ struct Live {
 
 type Key = (String, String);
 
+/// Makes the tester hooks of each new session, given the device's DevId: the harness's
+/// tester mode (scripted misbehaviour, raw observation; see [`ServerTester`]).
+pub type TesterFactory = Arc<dyn Fn(&str) -> Box<dyn ServerTester> + Send + Sync>;
+
 /// The [`Backend`] of the endpoint. Cheap to share (`Arc`).
 pub struct DmService {
     store: Store,
+    tester: Option<TesterFactory>,
     config: ServiceConfig,
     clock: Arc<dyn Clock>,
     sessions: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<Live>>>>,
@@ -64,20 +70,25 @@ impl std::fmt::Debug for DmService {
     }
 }
 
-fn entry(direction: Direction, time: u64, bytes: &[u8], notes: Vec<String>) -> TranscriptEntry {
-    let decoded = codec::decode(bytes, DecodeOptions::LENIENT).ok();
-    let mut violations: Vec<String> = decoded
-        .as_ref()
-        .map(|d| d.violations.iter().map(ToString::to_string).collect())
-        .unwrap_or_default();
-    violations.extend(notes);
-    TranscriptEntry {
-        direction,
-        time,
-        encoding: Encoding::detect(bytes).as_str().into(),
-        bytes_b64: dm_protocol::auth::b64(bytes),
-        xml: decoded.and_then(|d| codec::to_pretty_xml(&d.message).ok()),
-        violations,
+impl TranscriptEntry {
+    /// The record of one message: its bytes (base64), encoding, pretty XML when it decodes,
+    /// the representation violations found plus `notes`. Used by the service's transcripts
+    /// and by the harness's scenario reports, so both show a message the same way.
+    pub fn of_bytes(direction: Direction, time: u64, bytes: &[u8], notes: Vec<String>) -> Self {
+        let decoded = codec::decode(bytes, DecodeOptions::LENIENT).ok();
+        let mut violations: Vec<String> = decoded
+            .as_ref()
+            .map(|d| d.violations.iter().map(ToString::to_string).collect())
+            .unwrap_or_default();
+        violations.extend(notes);
+        TranscriptEntry {
+            direction,
+            time,
+            encoding: Encoding::detect(bytes).as_str().into(),
+            bytes_b64: dm_protocol::auth::b64(bytes),
+            xml: decoded.and_then(|d| codec::to_pretty_xml(&d.message).ok()),
+            violations,
+        }
     }
 }
 
@@ -101,7 +112,7 @@ async fn persist(
                 .iter()
                 .map(|d| format!("ours: {d}"))
                 .collect();
-            store.append_transcript(&dev_id, &sid, &entry(Direction::Sent, now, bytes, notes))?;
+            store.append_transcript(&dev_id, &sid, &TranscriptEntry::of_bytes(Direction::Sent, now, bytes, notes))?;
         }
         store.commit_session_changes(
             &SessionChanges {
@@ -169,11 +180,19 @@ impl DmService {
         };
         Ok(DmService {
             store,
+            tester: None,
             config,
             clock,
             sessions: Mutex::new(HashMap::new()),
             seeds: Mutex::new(seeds),
         })
+    }
+
+    /// Give every session opened from now on the hooks `factory` makes (tester mode).
+    #[must_use]
+    pub fn with_tester(mut self, factory: TesterFactory) -> Self {
+        self.tester = Some(factory);
+        self
     }
 
     fn next_seed(&self) -> u64 {
@@ -240,10 +259,13 @@ impl DmService {
             faults: self.config.faults.clone(),
             idle_timeout_secs: self.config.idle_timeout_secs,
         };
-        let engine = match ServerSession::new(setup, self.clock.clone()) {
+        let mut engine = match ServerSession::new(setup, self.clock.clone()) {
             Ok(e) => e,
             Err(e) => return Ok(Err(e.to_string())),
         };
+        if let Some(factory) = &self.tester {
+            engine.set_tester(factory(dev_id));
+        }
         self.store
             .start_session(dev_id, sid, self.clock.now_unix())?;
         Ok(Ok(Live { engine }))
@@ -353,7 +375,7 @@ impl DmService {
             hmac_header: req.hmac.as_deref(),
             msg: &msg,
         });
-        let received = entry(Direction::Received, now, &req.body, notes);
+        let received = TranscriptEntry::of_bytes(Direction::Received, now, &req.body, notes);
         let ended = out.ended.is_some();
         let internal = out.internal_error.clone();
         let (bytes, encoding, headers) = (out.bytes.clone(), out.encoding, out.headers.clone());

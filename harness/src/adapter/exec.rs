@@ -83,6 +83,11 @@ impl ExecAdapter {
         ExecAdapter { actions, timeout }
     }
 
+    /// The deadline of each action.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Run `action` with `values`; its stdout on success.
     pub fn perform(
         &self,

@@ -23,6 +23,7 @@ pub struct ReferenceClient {
     bin: PathBuf,
     dir: PathBuf,
     exec: ExecAdapter,
+    faults: Vec<String>,
 }
 
 fn auth_line(key: &str, c: &Option<Credentials>) -> String {
@@ -54,7 +55,98 @@ impl ReferenceClient {
             bin: bin.to_owned(),
             dir: dir.to_owned(),
             exec: ExecAdapter::new(actions, timeout),
+            faults: Vec::new(),
         }
+    }
+
+    /// Turn on these `[faults]` switches of the device profile (docs/reference-client.md
+    /// "Fault injection") at `bootstrap`: a deliberately faulty client for `dmconf mutants`.
+    #[must_use]
+    pub fn with_faults(mut self, faults: Vec<String>) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Perform one action of docs/adapters.md with its `values`, as a vendor's exec adapter
+    /// would: `bootstrap`, `start_session`, `send_alert`, `answer_ui` (sets the simulated
+    /// user's `[ui]` answer in the device's profile for the following sessions), `restart`
+    /// (nothing to do: `dm-client` keeps no process between actions).
+    pub fn perform(
+        &self,
+        action: &str,
+        values: &BTreeMap<&str, String>,
+    ) -> Result<ActionOutput, AdapterError> {
+        let get = |k: &str| values.get(k).cloned().unwrap_or_default();
+        match action {
+            "bootstrap" => {
+                let creds = |prefix: &str| {
+                    values.get(format!("{prefix}_type").as_str()).map(|t| Credentials {
+                        kind: t.clone(),
+                        name: get(&format!("{prefix}_name")),
+                        secret: get(&format!("{prefix}_secret")),
+                    })
+                };
+                let ixit = Ixit {
+                    dev_id: get("dev_id"),
+                    server_id: get("server_id"),
+                    server_url: None,
+                    client_auth: creds("client_auth"),
+                    server_auth: creds("server_auth"),
+                    step_timeout_secs: self.exec_timeout_secs(),
+                };
+                self.bootstrap(&ixit, &get("server_url"))
+            }
+            "start_session" => self.start_session(),
+            "send_alert" => self.send_alert(&get("type"), &get("format"), &get("data")),
+            "answer_ui" => self.answer_ui(&get("answer")),
+            "restart" => Ok(ActionOutput {
+                stdout: String::new(),
+            }),
+            other => Err(AdapterError::NoAction(other.to_owned())),
+        }
+    }
+
+    fn exec_timeout_secs(&self) -> u64 {
+        self.exec.timeout().as_secs().max(1)
+    }
+
+    /// Set the simulated user's answer (docs/adapters.md `answer_ui`) in the state
+    /// directory's profile: `accept`, `reject`, `cancel` (the user lets it time out),
+    /// `text:<text>` (accept, typing the text), `choices:<n>` (accept, picking the first
+    /// default or choice 1 — the reference user's rule).
+    fn answer_ui(&self, answer: &str) -> Result<ActionOutput, AdapterError> {
+        let fail = |reason: String| AdapterError::Spawn {
+            action: "answer_ui".into(),
+            reason,
+        };
+        let mut ui = toml::Table::new();
+        let mode = match answer {
+            "accept" => "accept",
+            "reject" => "reject",
+            "cancel" => "timeout",
+            a if a.starts_with("choices:") => "accept",
+            a => match a.strip_prefix("text:") {
+                Some(t) => {
+                    ui.insert("text".into(), toml::Value::String(t.to_owned()));
+                    "accept"
+                }
+                None => return Err(fail(format!("unknown answer {a:?}; see docs/adapters.md"))),
+            },
+        };
+        ui.insert("mode".into(), toml::Value::String(mode.to_owned()));
+        let path = self.dir.join("state").join("profile.toml");
+        let mut profile: toml::Table = std::fs::read_to_string(&path)
+            .map_err(|e| fail(format!("cannot read {}: {e}; bootstrap first", path.display())))?
+            .parse()
+            .map_err(|e| fail(format!("{} is not TOML: {e}", path.display())))?;
+        profile.insert("ui".into(), toml::Value::Table(ui));
+        let text = toml::to_string(&profile)
+            .map_err(|e| fail(format!("cannot write the profile: {e}")))?;
+        std::fs::write(&path, text)
+            .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+        Ok(ActionOutput {
+            stdout: String::new(),
+        })
     }
 
     fn values(&self) -> BTreeMap<&'static str, String> {
@@ -78,13 +170,17 @@ impl ReferenceClient {
         let profile = format!(
             "[device]\ndev_id = {:?}\nmanufacturer = \"dmconf\"\nmodel = \"reference\"\n\n\
              [transport]\nretries = 0\nread_timeout_secs = {}\n\n\
-             [[account]]\nserver_id = {:?}\nurl = {:?}\n{}{}",
+             [[account]]\nserver_id = {:?}\nurl = {:?}\n{}{}\n[faults]\n{}",
             ixit.dev_id,
             ixit.step_timeout_secs,
             ixit.server_id,
             server_url,
             auth_line("client_auth", &ixit.client_auth),
             auth_line("server_auth", &ixit.server_auth),
+            self.faults
+                .iter()
+                .map(|f| format!("{f} = true\n"))
+                .collect::<String>(),
         );
         let path = self.dir.join("profile.toml");
         std::fs::create_dir_all(&self.dir)

@@ -7,6 +7,7 @@
 mod codec;
 mod coverage;
 mod pkg0;
+pub mod run;
 mod vectors;
 
 use std::path::PathBuf;
@@ -36,6 +37,11 @@ enum Command {
     /// and optionally a results file. Exit 0 on success, 1 when --lint finds problems, 2 when an
     /// input cannot be read.
     Coverage(coverage::CoverageArgs),
+    /// Run the conformance scenarios against an implementation (or the self-test).
+    ///
+    /// Writes results.json, junit.xml, cucumber.json, summary.md and index.html under
+    /// REPORT_DIR/<run-id>/.
+    Run(run::RunArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +76,7 @@ pub fn run() -> ExitCode {
         Command::Codec(cmd) => codec::run(cmd),
         Command::Vectors(VectorsCommand::Check { dir, verbose }) => vectors::check(&dir, verbose),
         Command::Coverage(args) => coverage::run(args),
+        Command::Run(args) => run::execute(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,335 @@
+//! The server peer of a scenario: the server under test (spawned reference server or a
+//! vendor's, through the admin API contract) or, when a client is under test, the reference
+//! server library in tester mode — a DM service with its own store in the scenario's scratch
+//! directory, scripted through jobs and tester hooks, whose transcripts are the raw
+//! observation.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dm_protocol::model::{Cred, SyncMl};
+use dm_server::endpoint::{self, EndpointConfig};
+use dm_server::faults::ServerFaults;
+use dm_server::model::{Device, Direction, Job, JobSpec, NotifyOutcome, NotifyRequest};
+use dm_server::service::{DmService, ServiceConfig};
+use dm_server::session::ServerTester;
+use dm_server::store::Store;
+use tokio::io::AsyncBufReadExt as _;
+
+use super::world::{Msg, Observed, Party, Why};
+use crate::adapter::http::HttpAdapter;
+
+/// Misbehaviour of the tester server, set by Given steps (client role).
+#[derive(Debug, Clone, Default)]
+pub struct ServerScript {
+    /// Send the server credentials of the first session again in later sessions (a
+    /// replay).
+    pub replay_credentials: bool,
+    /// Answer package 1 with bytes that are not a DM message.
+    pub garbage: bool,
+}
+
+#[derive(Default)]
+struct Memory {
+    first_cred: Option<Cred>,
+}
+
+struct Hooks {
+    script: ServerScript,
+    memory: Arc<Mutex<Memory>>,
+    replies: usize,
+}
+
+impl ServerTester for Hooks {
+    fn before_encode(&mut self, msg: &mut SyncMl) {
+        let mut mem = match self.memory.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        if self.replies == 0 {
+            match (&mem.first_cred, self.script.replay_credentials) {
+                (None, _) => mem.first_cred = msg.hdr.cred.clone(),
+                (Some(old), true) => msg.hdr.cred = Some(old.clone()),
+                (Some(_), false) => {}
+            }
+        }
+        self.replies += 1;
+    }
+
+    fn replace_bytes(&mut self, _msg: &SyncMl, _encoded: &[u8]) -> Option<Vec<u8>> {
+        (self.script.garbage && self.replies == 1).then(|| b"<html>not DM</html>".to_vec())
+    }
+}
+
+/// The tester's knobs for one scenario.
+#[derive(Debug, Clone)]
+pub struct TesterServerConfig {
+    /// MaxMsgSize announced.
+    pub max_msg_size: Option<u64>,
+    /// MaxObjSize announced.
+    pub max_obj_size: Option<u64>,
+    /// Fault switches used as tester misbehaviour.
+    pub faults: ServerFaults,
+    /// Scripted misbehaviour.
+    pub script: ServerScript,
+    /// Nonce seed.
+    pub seed: u64,
+    /// The device expects a nonce it does not know: its first credentials fail.
+    pub unknown_nonce: bool,
+}
+
+/// The reference server library as the tester's server.
+pub struct TesterServer {
+    store: Store,
+    /// The DM URL.
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+    seen: usize,
+}
+
+impl Drop for TesterServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn store_err(e: impl std::fmt::Display) -> Why {
+    Why::Error(format!("the tester server's store failed: {e}"))
+}
+
+impl TesterServer {
+    /// Start a tester server knowing `device`, its store in `dir`.
+    pub async fn start(dir: &Path, device: &Device, cfg: TesterServerConfig) -> Result<Self, Why> {
+        let store = Store::open(dir).map_err(store_err)?;
+        store.add_device(device).map_err(store_err)?;
+        if cfg.unknown_nonce {
+            let mut state = store.device_state(&device.dev_id).map_err(store_err)?;
+            state.client_nonce = b"dmconf-unknown-nonce".to_vec();
+            store
+                .set_device_state(&device.dev_id, &state)
+                .map_err(store_err)?;
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| Why::Error(format!("cannot listen on loopback: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Why::Error(format!("no local address: {e}")))?;
+        let url = format!("http://{addr}/dm");
+        let memory = Arc::new(Mutex::new(Memory::default()));
+        let script = cfg.script.clone();
+        let svc = DmService::new(
+            store.clone(),
+            ServiceConfig {
+                server_uri: url.clone(),
+                max_msg_size: cfg.max_msg_size,
+                max_obj_size: cfg.max_obj_size,
+                faults: cfg.faults,
+                idle_timeout_secs: 60,
+                seed: Some(cfg.seed),
+            },
+            Arc::new(dm_tree::SystemClock),
+        )
+        .map_err(store_err)?
+        .with_tester(Arc::new(move |_dev: &str| {
+            Box::new(Hooks {
+                script: script.clone(),
+                memory: memory.clone(),
+                replies: 0,
+            }) as Box<dyn ServerTester>
+        }));
+        let task = tokio::spawn(endpoint::serve(
+            listener,
+            None,
+            EndpointConfig::default(),
+            Arc::new(Arc::new(svc)),
+        ));
+        Ok(TesterServer {
+            store,
+            url,
+            task,
+            seen: 0,
+        })
+    }
+
+    /// Queue a job; its id.
+    pub fn queue(&self, dev_id: &str, spec: &JobSpec) -> Result<u64, Why> {
+        Ok(self.store.add_job(dev_id, spec, 0).map_err(store_err)?.id)
+    }
+
+    /// A job.
+    pub fn job(&self, id: u64) -> Result<Job, Why> {
+        self.store.job(id).map_err(store_err)
+    }
+
+    /// The alerts the device sent.
+    pub fn alerts(&self, dev_id: &str) -> Result<Vec<dm_server::model::AlertRecord>, Why> {
+        self.store.alerts(dev_id).map_err(store_err)
+    }
+
+    /// The sessions of `dev_id` that ended since the last call, as observed.
+    pub fn new_sessions(&mut self, dev_id: &str) -> Result<Vec<Observed>, Why> {
+        let all = self.store.sessions(dev_id).map_err(store_err)?;
+        let mut out = Vec::new();
+        for s in all.iter().skip(self.seen) {
+            let rec = self
+                .store
+                .session(dev_id, &s.session_id)
+                .map_err(store_err)?;
+            let messages = rec
+                .transcript
+                .iter()
+                .map(|t| {
+                    let from = match t.direction {
+                        Direction::Received => Party::Client,
+                        Direction::Sent => Party::Server,
+                    };
+                    let bytes = dm_protocol::auth::b64_decode(&t.bytes_b64).unwrap_or_default();
+                    Msg::new(from, bytes, t.time)
+                })
+                .collect();
+            let end = rec.end.clone().unwrap_or_else(|| "still open".into());
+            out.push(Observed {
+                completed: end == "completed",
+                end,
+                messages,
+            });
+        }
+        self.seen = all.len();
+        Ok(out)
+    }
+}
+
+/// A server under test, reached through the admin API contract (docs/admin-api.md).
+pub struct ServerIut {
+    /// Its admin API.
+    pub admin: HttpAdapter,
+    /// The URL devices use.
+    pub dm_url: String,
+    _child: Option<tokio::process::Child>,
+}
+
+impl std::fmt::Debug for ServerIut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerIut")
+            .field("dm_url", &self.dm_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerIut {
+    /// A server already running (`http` adapter).
+    pub fn reach(admin_url: &str, dm_url: &str, timeout: Duration) -> Self {
+        ServerIut {
+            admin: HttpAdapter::new(admin_url, timeout),
+            dm_url: dm_url.to_owned(),
+            _child: None,
+        }
+    }
+
+    /// Spawn the reference server `bin` as a separate process on free loopback ports, its
+    /// data in `data`, with fault switches `faults`; it is killed when this is dropped.
+    pub async fn spawn(
+        bin: &Path,
+        data: &Path,
+        seed: u64,
+        faults: &[String],
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let mut cmd = tokio::process::Command::new(bin);
+        cmd.arg("serve")
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
+            .args(["--seed", &seed.to_string(), "--idle-timeout", "60"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for f in faults {
+            cmd.args(["--fault", f]);
+        }
+        let mut child = cmd.spawn().map_err(|e| {
+            format!(
+                "cannot start {}: {e}; build it with `cargo build --release -p dm-server` or pass --bin-dir",
+                bin.display()
+            )
+        })?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| "the server's stdout is not readable".to_owned())?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let (mut dm, mut admin) = (None, None);
+        let read = async {
+            while dm.is_none() || admin.is_none() {
+                match lines.next_line().await {
+                    Ok(Some(l)) => {
+                        if let Some(u) = l.strip_prefix("dm ") {
+                            dm = Some(u.trim().to_owned());
+                        } else if let Some(u) = l.strip_prefix("admin ") {
+                            admin = Some(u.trim().to_owned());
+                        }
+                    }
+                    _ => return Err("the server exited before it listened".to_owned()),
+                }
+            }
+            Ok(())
+        };
+        tokio::time::timeout(timeout, read)
+            .await
+            .map_err(|_| format!("the server did not listen within {} s", timeout.as_secs()))??;
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let (Some(dm), Some(admin)) = (dm, admin) else {
+            return Err("the server did not print its URLs".into());
+        };
+        Ok(ServerIut {
+            admin: HttpAdapter::new(&admin, timeout),
+            dm_url: dm,
+            _child: Some(child),
+        })
+    }
+}
+
+/// The server peer of a scenario.
+pub enum ServerSide {
+    /// The reference server in tester mode (client role).
+    Tester(Box<TesterServer>),
+    /// The server under test (server role).
+    Iut(Arc<ServerIut>),
+}
+
+fn adapter(e: crate::adapter::AdapterError) -> Why {
+    Why::Inconclusive(format!("the server's adapter failed: {e}"))
+}
+
+impl ServerSide {
+    /// Queue a job for `dev_id`.
+    pub async fn queue(&self, dev_id: &str, spec: &JobSpec) -> Result<u64, Why> {
+        match self {
+            ServerSide::Tester(t) => t.queue(dev_id, spec),
+            ServerSide::Iut(s) => s.admin.queue_job(dev_id, spec).await.map_err(adapter),
+        }
+    }
+
+    /// A job as the server has it.
+    pub async fn job(&self, id: u64) -> Result<Job, Why> {
+        match self {
+            ServerSide::Tester(t) => t.job(id),
+            ServerSide::Iut(s) => s.admin.job(id).await.map_err(adapter),
+        }
+    }
+
+    /// Ask the server to send a package #0.
+    pub async fn notify(&self, dev_id: &str, req: &NotifyRequest) -> Result<NotifyOutcome, Why> {
+        match self {
+            ServerSide::Tester(_) => Err(Why::Error(
+                "the tester server does not send package #0 in this scenario".into(),
+            )),
+            ServerSide::Iut(s) => s.admin.notify(dev_id, req).await.map_err(adapter),
+        }
+    }
+}

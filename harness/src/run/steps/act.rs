@@ -1,0 +1,336 @@
+//! Steps that make a peer act: the server queues commands (a job), the client opens a
+//! session or sends an alert, the user answers, the server wakes the client.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use cucumber::step::Context;
+use dm_protocol::codes::AlertCode;
+use dm_protocol::model::{
+    Alert, Command, Data, Exec, Item, ItemCommand, Locator, Meta,
+};
+use dm_server::model::{JobSpec, NotifyRequest, NotifyTransport, UiMode};
+
+use super::{arg, def, Def};
+use crate::profile::Role;
+use crate::run::client_side::ClientSide;
+use crate::run::server_side::ServerSide;
+use crate::run::world::{DmWorld, StepResult, Why};
+
+pub(super) fn defs() -> Vec<Def> {
+    vec![
+        def!(Given, r#"the server queues an? (Get|Delete|Exec) (?:of|on) "([^"]*)""#, queue_simple),
+        def!(Given, r#"the server queues an? (Add|Replace) of "([^"]*)" with value "([^"]*)""#, queue_value),
+        def!(Given, r#"the server queues an? (Add|Replace) of "([^"]*)" with format "(\w+)" and value "([^"]*)""#, queue_format_value),
+        def!(Given, r#"the server queues an? (Add|Replace) of "([^"]*)" with (\d+) bytes"#, queue_large),
+        def!(Given, r#"the server queues an Add of interior node "([^"]*)""#, queue_interior),
+        def!(Given, r#"the server queues a Copy of "([^"]*)" to "([^"]*)""#, queue_copy),
+        def!(Given, r#"the server queues an? (display|confirmation|text input|single choice|multiple choice) alert "([^"]*)""#, queue_ui),
+        def!(Given, r"the server queues these commands:", queue_json),
+        def!(Given, r"the user will (accept|reject|cancel)", user_will),
+        def!(Given, r#"the user will type "([^"]*)""#, user_types),
+        def!(When, r"the client starts (?:a|another) session", start_session),
+        def!(When, r#"the client sends a generic alert of type "([^"]*)" with data "([^"]*)""#, generic_alert),
+        def!(When, r"the server wakes the client over UDP", wake_udp),
+    ]
+}
+
+fn target(uri: &str) -> Item {
+    Item {
+        target: Some(Locator::uri(uri)),
+        ..Item::default()
+    }
+}
+
+fn value_item(uri: &str, format: Option<&str>, value: &str) -> Item {
+    Item {
+        meta: format.map(|f| Meta {
+            format: Some(f.to_owned()),
+            ..Meta::default()
+        }),
+        data: Some(Data::Text(value.to_owned())),
+        ..target(uri)
+    }
+}
+
+fn item_cmd(items: Vec<Item>) -> ItemCommand {
+    ItemCommand {
+        cmd_id: "0".into(),
+        items,
+        ..ItemCommand::default()
+    }
+}
+
+fn named(name: &str, items: Vec<Item>) -> Result<Command, Why> {
+    Ok(match name {
+        "Get" => Command::Get(item_cmd(items)),
+        "Delete" => Command::Delete(item_cmd(items)),
+        "Add" => Command::Add(item_cmd(items)),
+        "Replace" => Command::Replace(item_cmd(items)),
+        "Copy" => Command::Copy(item_cmd(items)),
+        "Exec" => Command::Exec(Exec {
+            cmd_id: "0".into(),
+            items,
+            ..Exec::default()
+        }),
+        o => return Err(Why::Error(format!("cannot queue a {o}"))),
+    })
+}
+
+async fn queue(w: &mut DmWorld, commands: Vec<Command>) -> StepResult {
+    let server = w
+        .server
+        .as_ref()
+        .ok_or_else(|| Why::Error("queue after `the client has an account on the server`".into()))?;
+    let id = server.queue(&w.dev_id, &JobSpec { commands }).await?;
+    w.jobs.push(id);
+    Ok(())
+}
+
+async fn queue_simple(w: &mut DmWorld, c: &Context) -> StepResult {
+    let cmd = named(arg(c, 1), vec![target(arg(c, 2))])?;
+    queue(w, vec![cmd]).await
+}
+
+async fn queue_value(w: &mut DmWorld, c: &Context) -> StepResult {
+    let cmd = named(arg(c, 1), vec![value_item(arg(c, 2), Some("chr"), arg(c, 3))])?;
+    queue(w, vec![cmd]).await
+}
+
+async fn queue_format_value(w: &mut DmWorld, c: &Context) -> StepResult {
+    let cmd = named(
+        arg(c, 1),
+        vec![value_item(arg(c, 2), Some(arg(c, 3)), arg(c, 4))],
+    )?;
+    queue(w, vec![cmd]).await
+}
+
+/// A value of `n` bytes that shows where a chunk boundary went wrong: `0123456789` repeated.
+pub(crate) fn large_value(n: usize) -> String {
+    (0..n)
+        .map(|i| char::from(b'0' + (i % 10) as u8))
+        .collect()
+}
+
+async fn queue_large(w: &mut DmWorld, c: &Context) -> StepResult {
+    let n: usize = arg(c, 3)
+        .parse()
+        .map_err(|e| Why::Error(format!("bad size: {e}")))?;
+    let cmd = named(
+        arg(c, 1),
+        vec![value_item(arg(c, 2), Some("chr"), &large_value(n))],
+    )?;
+    queue(w, vec![cmd]).await
+}
+
+async fn queue_interior(w: &mut DmWorld, c: &Context) -> StepResult {
+    let mut item = target(arg(c, 1));
+    item.meta = Some(Meta {
+        format: Some("node".into()),
+        ..Meta::default()
+    });
+    queue(w, vec![Command::Add(item_cmd(vec![item]))]).await
+}
+
+async fn queue_copy(w: &mut DmWorld, c: &Context) -> StepResult {
+    let item = Item {
+        source: Some(Locator::uri(arg(c, 1))),
+        ..target(arg(c, 2))
+    };
+    queue(w, vec![Command::Copy(item_cmd(vec![item]))]).await
+}
+
+/// A UI alert (facts §3.4): item 1 the options (`MAXDT` so a user who never answers
+/// times out), item 2 the text, then the choices.
+async fn queue_ui(w: &mut DmWorld, c: &Context) -> StepResult {
+    let (code, choices): (u16, &[&str]) = match arg(c, 1) {
+        "display" => (1100, &[]),
+        "confirmation" => (1101, &[]),
+        "text input" => (1102, &[]),
+        "single choice" => (1103, &["red", "green"]),
+        _ => (1104, &["red", "green", "blue"]),
+    };
+    let text = |t: &str| Item {
+        data: Some(Data::Text(t.to_owned())),
+        ..Item::default()
+    };
+    let mut items = vec![text("MAXDT=5"), text(arg(c, 2))];
+    items.extend(choices.iter().map(|t| text(t)));
+    let alert = Alert {
+        cmd_id: "0".into(),
+        code: Some(AlertCode::from_u16(code)),
+        items,
+        ..Alert::default()
+    };
+    queue(w, vec![Command::Alert(alert)]).await
+}
+
+async fn queue_json(w: &mut DmWorld, c: &Context) -> StepResult {
+    let doc = c
+        .step
+        .docstring
+        .as_deref()
+        .ok_or_else(|| Why::Error("`the server queues these commands:` needs a doc string".into()))?;
+    let commands: Vec<Command> = serde_json::from_str(doc).map_err(|e| {
+        Why::Error(format!(
+            "the doc string is not a JSON array of commands (the JobSpec form of docs/admin-api.md): {e}"
+        ))
+    })?;
+    queue(w, commands).await
+}
+
+async fn answer_ui(w: &mut DmWorld, answer: String) -> StepResult {
+    match &w.client {
+        Some(ClientSide::Iut(iut, _)) => {
+            iut.perform("answer_ui", BTreeMap::from([("answer", answer)]))
+                .await?;
+            Ok(())
+        }
+        Some(ClientSide::Tester(_)) => Err(Why::Error(
+            "the user's answers are a client-under-test step".into(),
+        )),
+        None => Err(Why::Error(
+            "answer after `the client has an account on the server`".into(),
+        )),
+    }
+}
+
+async fn user_will(w: &mut DmWorld, c: &Context) -> StepResult {
+    answer_ui(w, arg(c, 1).to_owned()).await
+}
+
+async fn user_types(w: &mut DmWorld, c: &Context) -> StepResult {
+    answer_ui(w, format!("text:{}", arg(c, 1))).await
+}
+
+/// Run a session: the IUT client through its adapter (the tester server records it), or the
+/// tester client against the IUT server.
+async fn session(w: &mut DmWorld, alerts: Vec<Alert>, action: &'static str, values: BTreeMap<&'static str, String>) -> StepResult {
+    let seed = w.seed.wrapping_add(w.sessions.len() as u64);
+    match (&mut w.client, &mut w.server) {
+        (Some(ClientSide::Iut(iut, _)), Some(ServerSide::Tester(tester))) => {
+            iut.perform(action, values).await?;
+            let new = tester.new_sessions(&w.dev_id)?;
+            if new.is_empty() {
+                return Err(Why::Inconclusive(format!(
+                    "the client's `{action}` action succeeded but no session reached the tester at {}",
+                    tester.url
+                )));
+            }
+            w.sessions.extend(new);
+            Ok(())
+        }
+        (Some(ClientSide::Tester(tester)), Some(ServerSide::Iut(_))) => {
+            let script = w.setup.tester_client.clone();
+            let observed = tester.session(alerts, &script, false, None, seed).await?;
+            if observed.messages.iter().all(|m| m.from != crate::run::world::Party::Server) {
+                let why = format!("the server under test did not answer: {}", observed.end);
+                w.sessions.push(observed);
+                return Err(Why::Inconclusive(why));
+            }
+            w.sessions.push(observed);
+            Ok(())
+        }
+        _ => Err(Why::Error(
+            "start a session after `the client has an account on the server`".into(),
+        )),
+    }
+}
+
+async fn start_session(w: &mut DmWorld, _c: &Context) -> StepResult {
+    session(w, Vec::new(), "start_session", BTreeMap::new()).await
+}
+
+async fn generic_alert(w: &mut DmWorld, c: &Context) -> StepResult {
+    let (type_, data) = (arg(c, 1).to_owned(), arg(c, 2).to_owned());
+    let alert = Alert {
+        cmd_id: "0".into(),
+        code: Some(AlertCode::from_u16(1226)),
+        items: vec![Item {
+            meta: Some(Meta {
+                type_: Some(type_.clone()),
+                format: Some("chr".into()),
+                ..Meta::default()
+            }),
+            data: Some(Data::Text(data.clone())),
+            ..Item::default()
+        }],
+        ..Alert::default()
+    };
+    let values = BTreeMap::from([
+        ("type", type_),
+        ("format", "chr".to_owned()),
+        ("data", data),
+        ("code", "1226".to_owned()),
+    ]);
+    session(w, vec![alert], "send_alert", values).await
+}
+
+/// Server role: bind a UDP socket as the device's notification address, ask the server
+/// under test for a package #0 and keep what arrives.
+async fn wake_udp(w: &mut DmWorld, _c: &Context) -> StepResult {
+    if w.role()? != Role::Server {
+        return Err(Why::Error("waking the client over UDP tests a server".into()));
+    }
+    let ctx = w.ctx()?;
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Why::Error(format!("cannot bind UDP: {e}")))?;
+    let addr = sock
+        .local_addr()
+        .map_err(|e| Why::Error(format!("no UDP address: {e}")))?;
+    let Some(ServerSide::Iut(iut)) = &w.server else {
+        return Err(Why::Error("wake the client after `the client has an account on the server`".into()));
+    };
+    // Re-register the device with the notification address (the admin API's Device).
+    let ixit = &ctx.profile.ixit;
+    let device = dm_server::model::Device {
+        dev_id: w.dev_id.clone(),
+        server_id: ixit.server_id.clone(),
+        client_auth: None,
+        server_auth: w.server_creds.as_ref().map(|c| dm_server::model::Secret {
+            kind: match c.kind.as_str() {
+                "basic" => dm_server::model::AuthKind::Basic,
+                "hmac" => dm_server::model::AuthKind::Hmac,
+                _ => dm_server::model::AuthKind::Md5,
+            },
+            name: c.name.clone(),
+            secret: c.secret.clone(),
+        }),
+        notify: vec![dm_server::model::NotifyAddress {
+            transport: NotifyTransport::Udp,
+            address: addr.to_string(),
+        }],
+    };
+    let mut device = device;
+    device.client_auth = w.client_creds.as_ref().map(|c| dm_server::model::Secret {
+        kind: match c.kind.as_str() {
+            "basic" => dm_server::model::AuthKind::Basic,
+            "hmac" => dm_server::model::AuthKind::Hmac,
+            _ => dm_server::model::AuthKind::Md5,
+        },
+        name: c.name.clone(),
+        secret: c.secret.clone(),
+    });
+    iut.admin
+        .register_device(&device)
+        .await
+        .map_err(|e| Why::Inconclusive(format!("cannot give the server the UDP address: {e}")))?;
+    let req = NotifyRequest {
+        transport: Some(NotifyTransport::Udp),
+        ui_mode: UiMode::Background,
+        session_id: None,
+    };
+    iut.admin
+        .notify(&w.dev_id, &req)
+        .await
+        .map_err(|e| Why::Inconclusive(format!("the server could not be asked to notify: {e}")))?;
+    let mut buf = vec![0u8; 2048];
+    let n = tokio::time::timeout(ctx.step_timeout.min(Duration::from_secs(10)), sock.recv(&mut buf))
+        .await
+        .map_err(|_| Why::Fail("no package #0 arrived on the device's UDP address (facts §7.3)".into()))?
+        .map_err(|e| Why::Error(format!("UDP receive failed: {e}")))?;
+    buf.truncate(n);
+    w.pkg0.push(buf);
+    Ok(())
+}

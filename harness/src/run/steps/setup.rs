@@ -1,0 +1,331 @@
+//! Given steps that configure the peers, and the step that sets both up.
+
+use std::collections::BTreeMap;
+
+use cucumber::step::Context;
+use dm_server::model::{AuthKind, Device, Secret};
+
+use super::{arg, def, Def};
+use crate::adapter::exec::ExecAdapter;
+use crate::adapter::reference::ReferenceClient;
+use crate::profile::{Adapter, Credentials, Role};
+use crate::run::client_side::{ClientIut, ClientSide, TesterClient, TesterDevice};
+use crate::run::server_side::{ServerSide, TesterServer, TesterServerConfig};
+use crate::run::world::{DmWorld, StepResult, Why};
+
+pub(super) fn defs() -> Vec<Def> {
+    vec![
+        def!(Given, r"the client authenticates with (basic|md5|hmac)", client_auth),
+        def!(Given, r"the server authenticates with (basic|md5|hmac)", server_auth),
+        def!(Given, r"the server knows a wrong secret of the client", wrong_client_secret),
+        def!(Given, r"the server presents a wrong secret", wrong_server_secret),
+        def!(Given, r"the server expects a nonce the client does not know", unknown_nonce),
+        def!(Given, r"the (client|server) announces a (MaxMsgSize|MaxObjSize) of (\d+)", announce),
+        def!(Given, r"the client speaks WBXML", wbxml),
+        def!(Given, r"the tester server misbehaves: (\w+)", tester_server_fault),
+        def!(Given, r"the tester client misbehaves: (\w+)", tester_client_fault),
+        def!(Given, r"the client has an account on the server", account),
+    ]
+}
+
+fn only(w: &DmWorld, role: Role, what: &str) -> StepResult {
+    if w.role()? == role {
+        Ok(())
+    } else {
+        Err(Why::Error(format!(
+            "`{what}` configures the tester, which is the {} here: the scenario's role tag is wrong",
+            if role == Role::Client { "server" } else { "client" }
+        )))
+    }
+}
+
+async fn client_auth(w: &mut DmWorld, c: &Context) -> StepResult {
+    w.setup.client_auth = Some(arg(c, 1).to_owned());
+    Ok(())
+}
+
+async fn server_auth(w: &mut DmWorld, c: &Context) -> StepResult {
+    w.setup.server_auth = Some(arg(c, 1).to_owned());
+    Ok(())
+}
+
+async fn wrong_client_secret(w: &mut DmWorld, _c: &Context) -> StepResult {
+    w.setup.wrong_client_secret = true;
+    Ok(())
+}
+
+async fn wrong_server_secret(w: &mut DmWorld, _c: &Context) -> StepResult {
+    w.setup.wrong_server_secret = true;
+    Ok(())
+}
+
+async fn unknown_nonce(w: &mut DmWorld, _c: &Context) -> StepResult {
+    w.setup.unknown_nonce = true;
+    Ok(())
+}
+
+async fn announce(w: &mut DmWorld, c: &Context) -> StepResult {
+    let n: u64 = arg(c, 3)
+        .parse()
+        .map_err(|e| Why::Error(format!("bad size: {e}")))?;
+    match (arg(c, 1), arg(c, 2)) {
+        ("server", "MaxMsgSize") => {
+            only(w, Role::Client, "the server announces")?;
+            w.setup.server_max_msg = Some(n);
+        }
+        ("server", _) => {
+            only(w, Role::Client, "the server announces")?;
+            w.setup.server_max_obj = Some(n);
+        }
+        ("client", "MaxMsgSize") => {
+            only(w, Role::Server, "the client announces")?;
+            w.setup.client_max_msg = Some(n);
+        }
+        _ => {
+            only(w, Role::Server, "the client announces")?;
+            w.setup.client_max_obj = Some(n);
+        }
+    }
+    Ok(())
+}
+
+async fn wbxml(w: &mut DmWorld, _c: &Context) -> StepResult {
+    only(w, Role::Server, "the client speaks WBXML")?;
+    w.setup.wbxml = true;
+    Ok(())
+}
+
+/// Set a boolean switch named `name` on `target` through its serde form.
+fn switch<T: serde::Serialize + serde::de::DeserializeOwned>(
+    target: &mut T,
+    name: &str,
+) -> StepResult {
+    let mut v = serde_json::to_value(&*target).map_err(|e| Why::Error(e.to_string()))?;
+    let obj = v
+        .as_object_mut()
+        .ok_or_else(|| Why::Error("switches are not an object".into()))?;
+    if !obj.contains_key(name) {
+        let known: Vec<&String> = obj.keys().collect();
+        return Err(Why::Error(format!("unknown misbehaviour {name:?}; known: {known:?}")));
+    }
+    obj.insert(name.to_owned(), serde_json::Value::Bool(true));
+    *target = serde_json::from_value(v).map_err(|e| Why::Error(e.to_string()))?;
+    Ok(())
+}
+
+async fn tester_server_fault(w: &mut DmWorld, c: &Context) -> StepResult {
+    only(w, Role::Client, "the tester server misbehaves")?;
+    let name = arg(c, 1);
+    match name {
+        "replay_credentials" => w.setup.tester_server.replay_credentials = true,
+        "garbage" => w.setup.tester_server.garbage = true,
+        _ => switch(&mut w.setup.tester_faults, name)?,
+    }
+    Ok(())
+}
+
+async fn tester_client_fault(w: &mut DmWorld, c: &Context) -> StepResult {
+    only(w, Role::Server, "the tester client misbehaves")?;
+    let s = &mut w.setup.tester_client;
+    match arg(c, 1) {
+        "wrong_msg_ref" => s.wrong_msg_ref = true,
+        "replay_credentials" => s.replay_credentials = true,
+        "no_credentials" => s.no_credentials = true,
+        "abort_second" => s.abort_second = true,
+        "garbage" => s.garbage = true,
+        "drop_second" => s.drop_second = true,
+        "bad_hmac" => s.bad_hmac = true,
+        other => return Err(Why::Error(format!("unknown tester client misbehaviour {other:?}"))),
+    }
+    Ok(())
+}
+
+fn kind(s: &str) -> Result<AuthKind, Why> {
+    match s {
+        "basic" => Ok(AuthKind::Basic),
+        "md5" => Ok(AuthKind::Md5),
+        "hmac" => Ok(AuthKind::Hmac),
+        o => Err(Why::Error(format!("unknown authentication type {o:?}"))),
+    }
+}
+
+fn secret(c: &Credentials, wrong: bool) -> Result<Secret, Why> {
+    Ok(Secret {
+        kind: kind(&c.kind)?,
+        name: c.name.clone(),
+        secret: if wrong {
+            format!("{}-but-wrong", c.secret)
+        } else {
+            c.secret.clone()
+        },
+    })
+}
+
+/// The credentials of one direction: the IXIT's name and secret (or the harness's defaults)
+/// with the scenario's type.
+fn creds(
+    ixit: Option<&Credentials>,
+    kind: Option<&str>,
+    default_name: &str,
+    default_secret: &str,
+) -> Option<Credentials> {
+    match (ixit, kind) {
+        (Some(c), Some(k)) => Some(Credentials {
+            kind: k.to_owned(),
+            ..c.clone()
+        }),
+        (None, Some(k)) => Some(Credentials {
+            kind: k.to_owned(),
+            name: default_name.to_owned(),
+            secret: default_secret.to_owned(),
+        }),
+        (c, None) => c.cloned(),
+    }
+}
+
+/// Set up both peers: the tester side and the IUT's account for it.
+async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
+    let ctx = w.ctx()?;
+    let ixit = &ctx.profile.ixit;
+    w.client_creds = creds(
+        ixit.client_auth.as_ref(),
+        w.setup.client_auth.as_deref(),
+        "dmconf-device",
+        "dmconf-device-secret",
+    );
+    w.server_creds = match w.setup.server_auth.as_deref() {
+        Some(k) => creds(ixit.server_auth.as_ref(), Some(k), "dmconf-server", "dmconf-server-secret"),
+        None => None,
+    };
+    match ctx.role {
+        Role::Client => {
+            w.dev_id = ixit.dev_id.clone();
+            let device = Device {
+                dev_id: w.dev_id.clone(),
+                server_id: ixit.server_id.clone(),
+                client_auth: w
+                    .client_creds
+                    .as_ref()
+                    .map(|c| secret(c, w.setup.wrong_client_secret))
+                    .transpose()?,
+                server_auth: w
+                    .server_creds
+                    .as_ref()
+                    .map(|c| secret(c, w.setup.wrong_server_secret))
+                    .transpose()?,
+                notify: vec![],
+            };
+            let tester = TesterServer::start(
+                &w.dir.join("tester"),
+                &device,
+                TesterServerConfig {
+                    max_msg_size: w.setup.server_max_msg,
+                    max_obj_size: w.setup.server_max_obj,
+                    faults: w.setup.tester_faults.clone(),
+                    script: w.setup.tester_server.clone(),
+                    seed: w.seed,
+                    unknown_nonce: w.setup.unknown_nonce,
+                },
+            )
+            .await?;
+            let iut = match &ctx.profile.adapter {
+                Adapter::Reference => ClientIut::Reference(
+                    ReferenceClient::new(
+                        &ctx.bin_dir.join(format!("dm-client{}", std::env::consts::EXE_SUFFIX)),
+                        &w.dir.join("iut"),
+                        ctx.step_timeout,
+                    )
+                    .with_faults(ctx.client_faults.clone()),
+                ),
+                Adapter::Exec { actions } => {
+                    ClientIut::Exec(ExecAdapter::new(actions.clone(), ctx.step_timeout))
+                }
+                Adapter::Manual { .. } => ClientIut::Manual(
+                    ctx.manual
+                        .clone()
+                        .ok_or_else(|| Why::Error("no manual adapter in the run".into()))?,
+                ),
+                Adapter::Http { .. } => {
+                    return Err(Why::Error(
+                        "the http adapter drives servers; a client needs reference, exec or manual"
+                            .into(),
+                    ))
+                }
+            };
+            let mut values: BTreeMap<&'static str, String> = BTreeMap::from([
+                ("server_url", tester.url.clone()),
+                ("server_id", ixit.server_id.clone()),
+                ("dev_id", w.dev_id.clone()),
+            ]);
+            if let Some(c) = &w.client_creds {
+                values.insert("client_auth_type", c.kind.clone());
+                values.insert("client_auth_name", c.name.clone());
+                values.insert("client_auth_secret", c.secret.clone());
+            }
+            if let Some(c) = &w.server_creds {
+                values.insert("server_auth_type", c.kind.clone());
+                values.insert("server_auth_name", c.name.clone());
+                values.insert("server_auth_secret", c.secret.clone());
+            }
+            iut.perform("bootstrap", values).await?;
+            w.server = Some(ServerSide::Tester(Box::new(tester)));
+            w.client = Some(ClientSide::Iut(iut, w.dir.join("iut")));
+        }
+        Role::Server => {
+            let iut = ctx
+                .server_iut
+                .clone()
+                .ok_or_else(|| Why::Error("no server under test in the run".into()))?;
+            w.dev_id = format!("{}-{}", ixit.dev_id, w.n);
+            // Each scenario gets its own device, so scenarios never share server state.
+            if let Some(c) = w.client_creds.as_mut() {
+                c.name = format!("{}-{}", c.name, w.n);
+            }
+            let device = Device {
+                dev_id: w.dev_id.clone(),
+                server_id: ixit.server_id.clone(),
+                client_auth: w
+                    .client_creds
+                    .as_ref()
+                    .map(|c| secret(c, w.setup.wrong_client_secret))
+                    .transpose()?,
+                server_auth: w
+                    .server_creds
+                    .as_ref()
+                    .map(|c| secret(c, false))
+                    .transpose()?,
+                notify: vec![],
+            };
+            iut.admin
+                .register_device(&device)
+                .await
+                .map_err(|e| Why::Inconclusive(format!("cannot register the tester's device: {e}")))?;
+            let expected_server = w.server_creds.as_ref().map(|c| Credentials {
+                secret: if w.setup.wrong_server_secret {
+                    format!("{}-but-wrong", c.secret)
+                } else {
+                    c.secret.clone()
+                },
+                ..c.clone()
+            });
+            let tester = TesterClient::create(
+                &w.dir.join("tester"),
+                &TesterDevice {
+                    dev_id: &w.dev_id,
+                    server_id: &ixit.server_id,
+                    url: &iut.dm_url,
+                    client_auth: w.client_creds.as_ref(),
+                    server_auth: expected_server.as_ref(),
+                    max_msg_size: w.setup.client_max_msg,
+                    max_obj_size: w.setup.client_max_obj,
+                    wbxml: w.setup.wbxml,
+                    unknown_nonce: w.setup.unknown_nonce,
+                },
+                ctx.step_timeout,
+            )?;
+            w.server = Some(ServerSide::Iut(iut));
+            w.client = Some(ClientSide::Tester(Box::new(tester)));
+        }
+    }
+    Ok(())
+}
