@@ -24,6 +24,8 @@ pub(super) fn defs() -> Vec<Def> {
         def!(Given, r#"the server queues an? (Add|Replace) of "([^"]*)" with format "(\w+)" and value "([^"]*)""#, queue_format_value),
         def!(Given, r#"the server queues an? (Add|Replace) of "([^"]*)" with (\d+) bytes"#, queue_large),
         def!(Given, r#"the server queues an Add of interior node "([^"]*)""#, queue_interior),
+        def!(Given, r#"the server queues an Add of its own interior node "([^"]*)""#, queue_own_interior),
+        def!(Given, r#"the server queues a Replace of the ACL of "([^"]*)" with "([^"]*)""#, queue_acl),
         def!(Given, r#"the server queues a Copy of "([^"]*)" to "([^"]*)""#, queue_copy),
         def!(Given, r#"the server queues an? (display|confirmation|text input|single choice|multiple choice) alert "([^"]*)""#, queue_ui),
         def!(Given, r"the server queues these commands:", queue_json),
@@ -130,6 +132,43 @@ async fn queue_interior(w: &mut DmWorld, c: &Context) -> StepResult {
         ..Meta::default()
     });
     queue(w, vec![Command::Add(item_cmd(vec![item]))]).await
+}
+
+/// facts §4.4: "the creator sets an explicit ACL after Add" — the ServerID of the IXIT gets
+/// every right on its node; children inherit it.
+async fn queue_own_interior(w: &mut DmWorld, c: &Context) -> StepResult {
+    let uri = arg(c, 1);
+    let sid = w.ctx()?.profile.ixit.server_id.clone();
+    let mut item = target(uri);
+    item.meta = Some(Meta {
+        format: Some("node".into()),
+        ..Meta::default()
+    });
+    let acl = format!("Add={sid}&Delete={sid}&Exec={sid}&Get={sid}&Replace={sid}");
+    queue(
+        w,
+        vec![
+            Command::Add(item_cmd(vec![item])),
+            Command::Replace(item_cmd(vec![value_item(
+                &format!("{uri}?prop=ACL"),
+                None,
+                &acl,
+            )])),
+        ],
+    )
+    .await
+}
+
+/// `{server}` in the ACL stands for the IXIT's ServerID.
+async fn queue_acl(w: &mut DmWorld, c: &Context) -> StepResult {
+    let sid = w.ctx()?.profile.ixit.server_id.clone();
+    let acl = arg(c, 2).replace("{server}", &sid);
+    let cmd = Command::Replace(item_cmd(vec![value_item(
+        &format!("{}?prop=ACL", arg(c, 1)),
+        None,
+        &acl,
+    )]));
+    queue(w, vec![cmd]).await
 }
 
 async fn queue_copy(w: &mut DmWorld, c: &Context) -> StepResult {

@@ -22,12 +22,14 @@ pub(super) fn defs() -> Vec<Def> {
         def!(Then, r#"every message from the (client|server) has VerDTD "1\.2" and VerProto "DM/1\.2""#, versions),
         def!(Then, r"the (client|server)'s (first|last) Status for the SyncHdr is (\d+)", hdr_status),
         def!(Then, r"the (client|server) challenges with (basic|md5|hmac)", challenges),
+        def!(Then, r"the server's challenge nonces all differ", fresh_nonces),
         def!(Then, r"the (client|server) answers the (\w+) with (\d+)", answers_cmd),
         def!(Then, r#"the (client|server) answers the (\w+) of "([^"]*)" with (\d+)"#, answers_target),
         def!(Then, r#"the client returns Results for "([^"]*)" with value "([^"]*)""#, results_value),
         def!(Then, r#"the client returns Results for "([^"]*)""#, results_any),
         def!(Then, r"the client returns Results listing the children (.+)", results_children),
         def!(Then, r"the client returns no Results", no_results),
+        def!(Then, r#"the client returns no Results for "([^"]*)""#, no_results_for),
         def!(Then, r"the client sends only Status, Results and Alert commands", client_commands),
         def!(Then, r"the server records status (\d+) for the (\w+)", job_status),
         def!(Then, r#"the server records the result "([^"]*)""#, job_result),
@@ -36,11 +38,16 @@ pub(super) fn defs() -> Vec<Def> {
         def!(Then, r"every message from the client names the device by its DevId", names_device),
         def!(Then, r"the two sessions have different SessionIDs", different_session_ids),
         def!(Then, r"the (client|server) sends no further management command", no_commands),
+        def!(Then, r"the server sends no management command after the client's abort", none_after_abort),
         def!(Then, r"every message from the (client|server) fits in (\d+) bytes", fits),
         def!(Then, r"the (client|server) sends a package in more than one message", multi_message),
         def!(Then, r"the (client|server) sends the object in chunks", chunks),
         def!(Then, r"a valid package #0 arrived", pkg0_valid),
         def!(Then, r"the exchange matches its session vector", vector),
+        def!(Then, r#"the client's Results for "([^"]*)" differ between the sessions"#, results_differ),
+        def!(Then, r#"the server receives a generic alert of type "([^"]*)" with data "([^"]*)""#, got_alert),
+        def!(Then, r#"the client answers the Alert with (\d+) carrying "([^"]*)""#, alert_answer_data),
+        def!(Then, r"every answer of the (client|server) to a non-final message holds only Status and Alert 1222", next_message_only),
     ]
 }
 
@@ -791,5 +798,170 @@ async fn vector(w: &mut DmWorld, _c: &Context) -> StepResult {
             )))
         }
         Err(e) => Err(Why::Error(e.to_string())),
+    }
+}
+
+async fn results_differ(w: &mut DmWorld, c: &Context) -> StepResult {
+    let uri = arg(c, 1);
+    let per_session: Vec<Vec<String>> = w
+        .sessions
+        .iter()
+        .map(|s| {
+            s.from(Party::Client)
+                .flat_map(|m| m.commands())
+                .filter_map(|c| match c {
+                    Command::Results(r) => Some(r),
+                    _ => None,
+                })
+                .flat_map(|r| &r.items)
+                .filter(|i| i.source.as_ref().is_some_and(|l| l.loc_uri == uri))
+                .map(|i| text(&i.data))
+                .collect()
+        })
+        .filter(|v: &Vec<String>| !v.is_empty())
+        .collect();
+    match per_session.as_slice() {
+        [a, b, ..] if a != b => Ok(()),
+        _ => Err(fail(
+            "facts §4.3 (VerNo and TStamp change with every change of the node)",
+            &format!("different Results for {uri} before and after the change"),
+            format!("{per_session:?}"),
+        )),
+    }
+}
+
+async fn got_alert(w: &mut DmWorld, c: &Context) -> StepResult {
+    let (type_, data) = (arg(c, 1), arg(c, 2));
+    let Some(ServerSide::Tester(t)) = &w.server else {
+        return Err(Why::Error("this check reads the tester server's records (client role)".into()));
+    };
+    let alerts = t.alerts(&w.dev_id)?;
+    let found = alerts.iter().any(|a| {
+        a.code == 1226
+            && a.items.iter().any(|i| {
+                i.type_.as_deref() == Some(type_) && i.data.as_deref() == Some(data)
+            })
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(fail(
+            "facts §3.5 (Generic Alert: Data 1226, Item Meta Type and Format, Data)",
+            &format!("a 1226 with type {type_:?} and data {data:?}"),
+            format!("{alerts:?}"),
+        ))
+    }
+}
+
+async fn alert_answer_data(w: &mut DmWorld, c: &Context) -> StepResult {
+    let (want, data) = (code(c, 1)?, arg(c, 2));
+    let mut got = Vec::new();
+    for s in &w.sessions {
+        for (st, _) in answers(s, Party::Client, "Alert", None) {
+            let items: Vec<String> = st.items.iter().map(|i| text(&i.data)).collect();
+            if st.code.as_u16() == want && items.iter().any(|i| i == data) {
+                return Ok(());
+            }
+            got.push((st.code.as_u16(), items));
+        }
+    }
+    Err(fail(
+        "facts §3.4 (the answer to a UI alert: its status and the user's input in Item/Data)",
+        &format!("Status {want} with Item Data {data:?}"),
+        format!("{got:?}"),
+    ))
+}
+
+async fn next_message_only(w: &mut DmWorld, c: &Context) -> StepResult {
+    let p = from(c, 1);
+    let mut checked = 0;
+    for s in &w.sessions {
+        for m in s.from(p.other()) {
+            if m.msg.as_ref().is_none_or(|x| x.body.final_) {
+                continue;
+            }
+            // The answer is the next message from `p` referencing this one.
+            let answer = s.from(p).find(|a| {
+                statuses(a).any(|st| st.cmd == "SyncHdr" && st.msg_ref == m.msg_id())
+            });
+            let Some(a) = answer else { continue };
+            checked += 1;
+            let bad = a.commands().iter().find(|c| match c {
+                Command::Status(_) => false,
+                Command::Alert(al) => !al.code.is_some_and(|c| c.as_u16() == 1222 || c.as_u16() == 1223),
+                _ => true,
+            });
+            if let Some(b) = bad {
+                return Err(fail(
+                    "facts §2.4 (the \"next message\" response holds only Status and Alert 1222)",
+                    "only Status and Alert 1222",
+                    format!("a {} in message {}", b.name(), a.msg_id()),
+                ));
+            }
+        }
+    }
+    if checked == 0 {
+        return Err(Why::Error(format!(
+            "the {} sent no non-final message, so the rule was not exercised",
+            p.other().name()
+        )));
+    }
+    Ok(())
+}
+
+async fn none_after_abort(w: &mut DmWorld, _c: &Context) -> StepResult {
+    let s = w.last()?;
+    let is_abort = |m: &Msg| {
+        m.commands()
+            .iter()
+            .any(|c| matches!(c, Command::Alert(a) if a.code.is_some_and(|c| c.as_u16() == 1223)))
+    };
+    let Some(at) = s.messages.iter().position(|m| m.from == Party::Client && is_abort(m)) else {
+        return Err(Why::Error("the client did not abort (no Alert 1223 was sent)".into()));
+    };
+    for m in s.messages[at..].iter().filter(|m| m.from == Party::Server) {
+        if let Some(cmd) = m.commands().iter().find(|c| is_management(c)) {
+            return Err(fail(
+                "facts §2.3 (a server receiving 1223 answers with statuses only, no new commands)",
+                "no management command after the abort",
+                format!("a {} in message {}", cmd.name(), m.msg_id()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every NextNonce the server sent (in Chal), over every session.
+async fn fresh_nonces(w: &mut DmWorld, _c: &Context) -> StepResult {
+    let nonces: Vec<String> = w
+        .sessions
+        .iter()
+        .flat_map(|s| s.from(Party::Server))
+        .flat_map(statuses)
+        .filter_map(|st| st.chal.as_ref().and_then(|c| c.meta.next_nonce.clone()))
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = nonces.iter().collect();
+    if nonces.len() >= 2 && unique.len() == nonces.len() {
+        Ok(())
+    } else {
+        Err(fail(
+            "facts §6.2 (a new, unpredictable nonce per session)",
+            "at least two challenges, each with a different NextNonce",
+            format!("NextNonces {nonces:?}"),
+        ))
+    }
+}
+
+async fn no_results_for(w: &mut DmWorld, c: &Context) -> StepResult {
+    let uri = arg(c, 1);
+    let n = results_for(w, uri).len();
+    if n == 0 {
+        Ok(())
+    } else {
+        Err(fail(
+            "facts §6.2/§4.4 (nothing is executed for an unauthorised server)",
+            &format!("no Results for {uri}"),
+            format!("{n} Results items"),
+        ))
     }
 }

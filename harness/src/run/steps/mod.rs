@@ -113,7 +113,11 @@ pub fn collection() -> Result<(cucumber::step::Collection<DmWorld>, Vec<(Kind, R
         let re = Regex::new(d.pattern).map_err(|e| format!("step pattern {}: {e}", d.pattern))?;
         res.push((d.kind, re.clone()));
         c = match d.kind {
-            Kind::Given => c.given(None, re, d.step),
+            // Set-up steps may also come between two When steps (a second session's job).
+            Kind::Given => {
+                res.push((Kind::When, re.clone()));
+                c.given(None, re.clone(), d.step).when(None, re, d.step)
+            }
             Kind::When => c.when(None, re, d.step),
             Kind::Then => c.then(None, re, d.step),
         };
