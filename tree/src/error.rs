@@ -120,6 +120,11 @@ impl TreeError {
     /// The DM status code for this refusal.
     pub fn status(&self) -> StatusCode {
         match self {
+            // facts §4.6: a `?list=` attribute the device does not support is 406.
+            TreeError::BadUri {
+                source: dm_protocol::uri::UriError::UnknownListAttribute { .. },
+                ..
+            } => StatusCode::OptionalFeatureNotSupported,
             TreeError::BadUri { .. } => StatusCode::CommandFailed,
             TreeError::UriTooLong { .. } => StatusCode::UriTooLong,
             TreeError::NotFound { .. } => StatusCode::NotFound,

@@ -304,6 +304,20 @@ fn get_results_carry_source_and_meta() {
 }
 
 #[test]
+fn an_unknown_list_attribute_is_an_unsupported_feature() {
+    // facts §4.6: an unsupported `?list=` value is 406, not a command failure (500).
+    let mut t = device();
+    let out = run(
+        &mut t,
+        &mut Processor::new(),
+        r#"<Get><CmdID>1</CmdID><Item><Target><LocURI>./Open?list=Everything</LocURI></Target></Item></Get>"#,
+        &mut NoHooks,
+    );
+    assert_eq!(out[0].code, S::OptionalFeatureNotSupported);
+    assert!(out[0].results.is_empty());
+}
+
+#[test]
 fn bin_values_travel_as_b64_in_xml() {
     // facts §4.3: bin over XML uses Meta Format b64; the tree keeps raw bytes (Size raw).
     let mut t = device();

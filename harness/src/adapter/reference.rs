@@ -168,7 +168,8 @@ impl ReferenceClient {
     /// `server_url` (the tester's).
     pub fn bootstrap(&self, ixit: &Ixit, server_url: &str) -> Result<ActionOutput, AdapterError> {
         let profile = format!(
-            "[device]\ndev_id = {:?}\nmanufacturer = \"dmconf\"\nmodel = \"reference\"\n\n\
+            "[device]\ndev_id = {:?}\nmanufacturer = \"dmconf\"\nmodel = \"reference\"\n\
+             max_msg_size = 8192\nmax_obj_size = 1048576\n\n\
              [transport]\nretries = 0\nread_timeout_secs = {}\n\n\
              [[account]]\nserver_id = {:?}\nurl = {:?}\n{}{}\n[faults]\n{}",
             ixit.dev_id,

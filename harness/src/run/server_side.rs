@@ -29,6 +29,9 @@ pub struct ServerScript {
     pub replay_credentials: bool,
     /// Answer package 1 with bytes that are not a DM message.
     pub garbage: bool,
+    /// Declare a size one byte larger than the object in the first chunk of a large object
+    /// (facts §8: the device must answer 424 when the sizes do not match).
+    pub wrong_size: bool,
 }
 
 #[derive(Default)]
@@ -48,6 +51,17 @@ impl ServerTester for Hooks {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
+        if self.script.wrong_size {
+            for c in &mut msg.body.commands {
+                if let dm_protocol::model::Command::Add(i) | dm_protocol::model::Command::Replace(i) = c {
+                    for item in &mut i.items {
+                        if let Some(size) = item.meta.as_mut().and_then(|m| m.size.as_mut()) {
+                            *size += 1;
+                        }
+                    }
+                }
+            }
+        }
         if self.replies == 0 {
             match (&mem.first_cred, self.script.replay_credentials) {
                 (None, _) => mem.first_cred = msg.hdr.cred.clone(),

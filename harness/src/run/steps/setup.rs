@@ -119,6 +119,7 @@ async fn tester_server_fault(w: &mut DmWorld, c: &Context) -> StepResult {
     match name {
         "replay_credentials" => w.setup.tester_server.replay_credentials = true,
         "garbage" => w.setup.tester_server.garbage = true,
+        "wrong_size" => w.setup.tester_server.wrong_size = true,
         _ => switch(&mut w.setup.tester_faults, name)?,
     }
     Ok(())
