@@ -110,8 +110,7 @@ impl ReferenceClient {
         self.exec.timeout().as_secs().max(1)
     }
 
-    /// Set the simulated user's answer (docs/adapters.md `answer_ui`) in the state
-    /// directory's profile: `accept`, `reject`, `cancel` (the user lets it time out),
+    /// Set the simulated user's answer (docs/adapters.md `answer_ui`) in the device's state: `accept`, `reject`, `cancel` (the user lets it time out),
     /// `text:<text>` (accept, typing the text), `choices:<n>` (accept, picking the first
     /// default or choice 1 — the reference user's rule).
     fn answer_ui(&self, answer: &str) -> Result<ActionOutput, AdapterError> {
@@ -119,7 +118,7 @@ impl ReferenceClient {
             action: "answer_ui".into(),
             reason,
         };
-        let mut ui = toml::Table::new();
+        let mut ui = serde_json::Map::new();
         let mode = match answer {
             "accept" => "accept",
             "reject" => "reject",
@@ -127,22 +126,29 @@ impl ReferenceClient {
             a if a.starts_with("choices:") => "accept",
             a => match a.strip_prefix("text:") {
                 Some(t) => {
-                    ui.insert("text".into(), toml::Value::String(t.to_owned()));
+                    ui.insert("text".into(), t.into());
                     "accept"
                 }
                 None => return Err(fail(format!("unknown answer {a:?}; see docs/adapters.md"))),
             },
         };
-        ui.insert("mode".into(), toml::Value::String(mode.to_owned()));
-        let path = self.dir.join("state").join("profile.toml");
-        let mut profile: toml::Table = std::fs::read_to_string(&path)
-            .map_err(|e| fail(format!("cannot read {}: {e}; bootstrap first", path.display())))?
-            .parse()
-            .map_err(|e| fail(format!("{} is not TOML: {e}", path.display())))?;
-        profile.insert("ui".into(), toml::Value::Table(ui));
-        let text = toml::to_string(&profile)
-            .map_err(|e| fail(format!("cannot write the profile: {e}")))?;
-        std::fs::write(&path, text)
+        ui.insert("mode".into(), mode.into());
+        // The device keeps its simulated user's policy in state.json (docs/reference-client.md
+        // "State directory"); dm-client runs no process between actions, so it is edited here.
+        let path = self.dir.join("state").join("state.json");
+        let mut state: serde_json::Value = std::fs::read_to_string(&path)
+            .map_err(|e| fail(format!("cannot read {}: {e}; bootstrap first", path.display())))
+            .and_then(|t| {
+                serde_json::from_str(&t)
+                    .map_err(|e| fail(format!("{} is not JSON: {e}", path.display())))
+            })?;
+        let obj = state
+            .as_object_mut()
+            .ok_or_else(|| fail(format!("{} is not a JSON object", path.display())))?;
+        obj.insert("ui".into(), serde_json::Value::Object(ui));
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, state.to_string())
+            .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
         Ok(ActionOutput {
             stdout: String::new(),

@@ -258,6 +258,9 @@ impl ServerIut {
             .arg(data)
             .args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
             .args(["--seed", &seed.to_string(), "--idle-timeout", "60"])
+            // Limits a real server announces, so multi-message and large-object scenarios
+            // exercise the server's side of them (facts §1.5, §8).
+            .args(["--max-msg-size", "16384", "--max-obj-size", "1048576"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -277,10 +277,11 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
                 .server_iut
                 .clone()
                 .ok_or_else(|| Why::Error("no server under test in the run".into()))?;
-            w.dev_id = format!("{}-{}", ixit.dev_id, w.n);
-            // Each scenario gets its own device, so scenarios never share server state.
+            // Each scenario gets its own device (named after the scenario, so runs compare),
+            // so scenarios never share server state.
+            w.dev_id = format!("{}-{}", ixit.dev_id, w.id);
             if let Some(c) = w.client_creds.as_mut() {
-                c.name = format!("{}-{}", c.name, w.n);
+                c.name = format!("{}-{}", c.name, w.id);
             }
             let device = Device {
                 dev_id: w.dev_id.clone(),
