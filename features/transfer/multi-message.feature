@@ -71,3 +71,13 @@ Feature: Packages in several messages
     When the client starts a session
     Then the client sends a package in more than one message
     And every answer of the server to a non-final message holds only Status and Alert 1222
+
+  @id:MSG-103 @req:DMRD-6.3.4-5 @server @must
+  Scenario: While the device's package 1 goes on, the server sends no commands
+    Given the client has an account on the server
+    And the tester client leaves package 1 open (no Final)
+    And the server queues a Get of "./DevInfo/Man"
+    When the client starts a session
+    Then every answer of the server to a non-final message holds only Status and Alert 1222
+    And the server records the result "dmconf"
+    And the session completes

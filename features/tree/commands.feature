@@ -173,3 +173,14 @@ Feature: Tree commands on the device
     And the server queues a Get of "./Vendor/Color"
     And the client starts another session
     Then the client returns Results for "./Vendor/Color" with value "red"
+
+  # facts §4.5 lists 405 for a permanent node. ./DevInfo's ACL (Get=*) refuses Delete too,
+  # and no text orders the two checks, so a device answering 425 is not shown wrong: SHOULD.
+  @id:TREE-018 @req:DMRD-6.3.1-6 @client @should
+  Scenario: A permanent interior node cannot be deleted: 405 rather than an ACL refusal
+    Given the client has an account on the server
+    And the server queues a Delete of "./DevInfo"
+    And the server queues a Get of "./DevInfo/Mod"
+    When the client starts a session
+    Then the client answers the Delete of "./DevInfo" with 405
+    And the client returns Results for "./DevInfo/Mod"

@@ -42,6 +42,9 @@ enum Command {
     /// Writes results.json, junit.xml, cucumber.json, summary.md and index.html under
     /// REPORT_DIR/<run-id>/.
     Run(run::RunArgs),
+    /// Measure the suite's power: run it against every fault-injection switch of the
+    /// reference peers and report which scenarios catch each.
+    Mutants(run::MutantsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +80,7 @@ pub fn run() -> ExitCode {
         Command::Vectors(VectorsCommand::Check { dir, verbose }) => vectors::check(&dir, verbose),
         Command::Coverage(args) => coverage::run(args),
         Command::Run(args) => run::execute(args),
+        Command::Mutants(args) => run::mutants(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -146,3 +146,76 @@ pub fn execute(args: RunArgs) -> Result<(), Failure> {
         ))),
     }
 }
+
+/// `dmconf mutants` arguments.
+#[derive(Debug, Args)]
+#[command(after_help = "Runs the self-test once as a baseline, then once per fault-injection \
+switch of the reference client and server; a switch is caught when a scenario that passed in \
+the baseline does not pass with it. Exit 0 when at least 90% of the switches are caught, 1 \
+otherwise, 2 on a harness or usage error.\nResults: docs/suite-power.md")]
+pub struct MutantsArgs {
+    /// Only this switch (e.g. no_final).
+    #[arg(long, value_name = "NAME")]
+    only: Option<String>,
+    /// Write the Markdown table to FILE as well as printing it.
+    #[arg(long, value_name = "FILE")]
+    write: Option<PathBuf>,
+    /// The features folder.
+    #[arg(long, value_name = "DIR", default_value = "features")]
+    features: PathBuf,
+    /// The session golden vectors folder.
+    #[arg(long, value_name = "DIR", default_value = "vectors/sessions")]
+    session_vectors: PathBuf,
+    /// Where the dm-client and dm-server binaries are (default: beside dmconf).
+    #[arg(long, value_name = "DIR")]
+    bin_dir: Option<PathBuf>,
+    /// Seed of every run (default 1).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+    /// Scenarios run at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    concurrency: usize,
+}
+
+/// Run `dmconf mutants`.
+pub fn mutants(args: MutantsArgs) -> Result<(), Failure> {
+    use crate::run::mutants::{client_switches, markdown, run_mutants, server_switches};
+    if let Some(o) = &args.only {
+        if !client_switches().contains(o) && !server_switches().contains(o) {
+            return Err(Failure::Usage(format!(
+                "unknown switch {o:?}; client: {}; server: {}",
+                client_switches().join(", "),
+                server_switches().join(", ")
+            )));
+        }
+    }
+    let opts = RunOptions {
+        profile: None,
+        tags: None,
+        features: args.features.clone(),
+        session_vectors: args.session_vectors.clone(),
+        seed: Some(args.seed),
+        timeout: None,
+        concurrency: args.concurrency,
+        fail_fast: false,
+        bin_dir: args.bin_dir.clone().unwrap_or_else(default_bin_dir),
+        bless: false,
+        server_faults: Vec::new(),
+        client_faults: Vec::new(),
+        progress: false,
+    };
+    let power = run_mutants(&opts, args.only.as_deref(), true).map_err(|e| Failure::Usage(e.to_string()))?;
+    let table = markdown(&power);
+    println!("{table}");
+    if let Some(path) = &args.write {
+        std::fs::write(path, &table)
+            .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    let (caught, all) = power.ratio();
+    if args.only.is_none() && caught * 10 < all * 9 {
+        return Err(Failure::Check(format!(
+            "only {caught} of {all} switches caught; the suite needs at least 90%"
+        )));
+    }
+    Ok(())
+}

@@ -36,6 +36,9 @@ pub struct ClientScript {
     pub drop_second: bool,
     /// Corrupt the `x-syncml-hmac` header.
     pub bad_hmac: bool,
+    /// Send package 1 without Final: the package goes on in a next message (facts §2.4), so
+    /// the server must answer with statuses and Alert 1222 only.
+    pub open_package1: bool,
 }
 
 /// The tester hooks of one tester-client session.
@@ -53,6 +56,9 @@ impl TesterHooks for Hooks {
 
     fn before_encode(&mut self, msg: &mut SyncMl) {
         if self.sent == 0 {
+            if self.script.open_package1 {
+                msg.body.final_ = false;
+            }
             self.first_cred = msg.hdr.cred.clone();
             if self.script.replay_credentials {
                 if let Some(old) = &self.replay {
@@ -62,6 +68,14 @@ impl TesterHooks for Hooks {
             if self.script.no_credentials {
                 msg.hdr.cred = None;
             }
+        }
+        if self.script.open_package1 && self.sent == 1 {
+            // The package's last message: Final, and no request for more of the server's.
+            msg.body.final_ = true;
+            msg.body.commands.retain(|c| {
+                !matches!(c, dm_protocol::model::Command::Alert(a)
+                    if a.code.is_some_and(|c| c.as_u16() == 1222))
+            });
         }
         if self.script.wrong_msg_ref {
             for c in &mut msg.body.commands {

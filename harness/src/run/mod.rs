@@ -15,6 +15,7 @@
 
 pub mod client_side;
 pub mod context;
+pub mod mutants;
 pub mod server_side;
 pub mod steps;
 pub mod world;

@@ -25,6 +25,7 @@ pub(super) fn defs() -> Vec<Def> {
         def!(Given, r"the tester server misbehaves: (\w+)", tester_server_fault),
         def!(Given, r"the tester client misbehaves: (\w+)", tester_client_fault),
         def!(Given, r"the client has an account on the server", account),
+        def!(Given, r"the tester client leaves package 1 open \(no Final\)", open_package1),
     ]
 }
 
@@ -138,6 +139,12 @@ async fn tester_client_fault(w: &mut DmWorld, c: &Context) -> StepResult {
         "bad_hmac" => s.bad_hmac = true,
         other => return Err(Why::Error(format!("unknown tester client misbehaviour {other:?}"))),
     }
+    Ok(())
+}
+
+async fn open_package1(w: &mut DmWorld, _c: &Context) -> StepResult {
+    only(w, Role::Server, "the tester client leaves package 1 open")?;
+    w.setup.tester_client.open_package1 = true;
     Ok(())
 }
 
