@@ -515,7 +515,10 @@ impl Tree {
                 NotAllowed::AccessType(AccessRight::Delete),
             ));
         }
-        if let (true, Some(def), Some(parent)) = (server, n.def, n.parent) {
+        // The fault lifts every protection of a permanent node (permanence, DDF access type,
+        // minimum occurrence); only the ACL still applies.
+        let protected = !(n.permanent && self.faults.delete_permanent);
+        if let (true, Some(def), Some(parent)) = (server && protected, n.def, n.parent) {
             if let Some(d) = self.schema.def(def) {
                 let count = self
                     .node(parent)

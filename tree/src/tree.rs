@@ -70,7 +70,8 @@ pub struct Faults {
     pub no_atomic_rollback: bool,
     /// Add on an existing leaf overwrites it and answers 200 instead of 418.
     pub add_overwrites: bool,
-    /// Servers may delete permanent nodes.
+    /// Servers may delete permanent nodes: permanence, the DDF access type and the minimum
+    /// occurrence no longer protect them; only the ACL does (facts §4.2).
     pub delete_permanent: bool,
     /// `VerNo` and `TStamp` never change.
     pub frozen_versions: bool,
