@@ -112,7 +112,11 @@ async fn persist(
                 .iter()
                 .map(|d| format!("ours: {d}"))
                 .collect();
-            store.append_transcript(&dev_id, &sid, &TranscriptEntry::of_bytes(Direction::Sent, now, bytes, notes))?;
+            store.append_transcript(
+                &dev_id,
+                &sid,
+                &TranscriptEntry::of_bytes(Direction::Sent, now, bytes, notes),
+            )?;
         }
         store.commit_session_changes(
             &SessionChanges {

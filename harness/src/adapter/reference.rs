@@ -80,11 +80,13 @@ impl ReferenceClient {
         match action {
             "bootstrap" => {
                 let creds = |prefix: &str| {
-                    values.get(format!("{prefix}_type").as_str()).map(|t| Credentials {
-                        kind: t.clone(),
-                        name: get(&format!("{prefix}_name")),
-                        secret: get(&format!("{prefix}_secret")),
-                    })
+                    values
+                        .get(format!("{prefix}_type").as_str())
+                        .map(|t| Credentials {
+                            kind: t.clone(),
+                            name: get(&format!("{prefix}_name")),
+                            secret: get(&format!("{prefix}_secret")),
+                        })
                 };
                 let ixit = Ixit {
                     dev_id: get("dev_id"),
@@ -137,7 +139,12 @@ impl ReferenceClient {
         // "State directory"); dm-client runs no process between actions, so it is edited here.
         let path = self.dir.join("state").join("state.json");
         let mut state: serde_json::Value = std::fs::read_to_string(&path)
-            .map_err(|e| fail(format!("cannot read {}: {e}; bootstrap first", path.display())))
+            .map_err(|e| {
+                fail(format!(
+                    "cannot read {}: {e}; bootstrap first",
+                    path.display()
+                ))
+            })
             .and_then(|t| {
                 serde_json::from_str(&t)
                     .map_err(|e| fail(format!("{} is not JSON: {e}", path.display())))

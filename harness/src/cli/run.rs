@@ -12,11 +12,13 @@ use crate::verdict::Verdict;
 
 /// `dmconf run` arguments.
 #[derive(Debug, Args)]
-#[command(after_help = "Without --profile, runs the self-test: the reference client and the \
+#[command(
+    after_help = "Without --profile, runs the self-test: the reference client and the \
 reference server, each a separate process driven through an adapter, each tested by the other \
 reference peer in tester mode.\n\nExit codes: 0 every applicable @must scenario passed; 1 one \
 failed or was inconclusive; 2 a harness or usage error.\nGuides: docs/vendor-guide.md, \
-docs/interop-guide.md; profiles: docs/profiles.md")]
+docs/interop-guide.md; profiles: docs/profiles.md"
+)]
 pub struct RunArgs {
     /// The implementation's profile (TOML, docs/profiles.md); none: the self-test.
     #[arg(long, value_name = "FILE")]
@@ -25,7 +27,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
     /// Reports go to DIR/<run-id>/.
-    #[arg(long, value_name = "DIR", default_value = "reports")]
+    #[arg(long, value_name = "DIR", default_value = "reports/runs")]
     report_dir: PathBuf,
     /// Seed of every random choice (nonces, session ids): the same seed replays a run.
     #[arg(long, value_name = "N")]
@@ -121,11 +123,12 @@ pub fn execute(args: RunArgs) -> Result<(), Failure> {
         report.seed,
         dir.display()
     );
-    for s in report
-        .scenarios
-        .iter()
-        .filter(|s| matches!(s.verdict, Verdict::Fail | Verdict::Inconclusive | Verdict::Error))
-    {
+    for s in report.scenarios.iter().filter(|s| {
+        matches!(
+            s.verdict,
+            Verdict::Fail | Verdict::Inconclusive | Verdict::Error
+        )
+    }) {
         println!(
             "  {} {} [{}]: {}",
             s.verdict.as_str(),
@@ -149,10 +152,12 @@ pub fn execute(args: RunArgs) -> Result<(), Failure> {
 
 /// `dmconf mutants` arguments.
 #[derive(Debug, Args)]
-#[command(after_help = "Runs the self-test once as a baseline, then once per fault-injection \
+#[command(
+    after_help = "Runs the self-test once as a baseline, then once per fault-injection \
 switch of the reference client and server; a switch is caught when a scenario that passed in \
 the baseline does not pass with it. Exit 0 when at least 90% of the switches are caught, 1 \
-otherwise, 2 on a harness or usage error.\nResults: docs/suite-power.md")]
+otherwise, 2 on a harness or usage error.\nResults: docs/suite-power.md"
+)]
 pub struct MutantsArgs {
     /// Only this switch (e.g. no_final).
     #[arg(long, value_name = "NAME")]
@@ -204,7 +209,8 @@ pub fn mutants(args: MutantsArgs) -> Result<(), Failure> {
         client_faults: Vec::new(),
         progress: false,
     };
-    let power = run_mutants(&opts, args.only.as_deref(), true).map_err(|e| Failure::Usage(e.to_string()))?;
+    let power = run_mutants(&opts, args.only.as_deref(), true)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let table = markdown(&power);
     println!("{table}");
     if let Some(path) = &args.write {

@@ -185,7 +185,10 @@ impl TesterClient {
         }
         let mut transport = toml::Table::new();
         transport.insert("retries".into(), 0.into());
-        transport.insert("read_timeout_secs".into(), (timeout.as_secs() as i64).into());
+        transport.insert(
+            "read_timeout_secs".into(),
+            (timeout.as_secs() as i64).into(),
+        );
         let mut profile = toml::Table::new();
         profile.insert("device".into(), device.into());
         profile.insert("account".into(), toml::Value::Array(vec![account.into()]));
@@ -249,7 +252,10 @@ impl TesterClient {
         };
         let mut end = end;
         for d in &report.deviations {
-            end.push_str(&format!("; the tester noticed in message {}: {}", d.msg_id, d.what));
+            end.push_str(&format!(
+                "; the tester noticed in message {}: {}",
+                d.msg_id, d.what
+            ));
         }
         Ok(Observed {
             messages,

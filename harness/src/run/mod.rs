@@ -111,7 +111,10 @@ pub struct SuiteResult {
 }
 
 /// Run the suite: against the profile's IUT, or the self-test without one.
-pub fn run(opts: &RunOptions, run_id: &str) -> Result<(RunReport, Vec<serde_json::Value>), RunError> {
+pub fn run(
+    opts: &RunOptions,
+    run_id: &str,
+) -> Result<(RunReport, Vec<serde_json::Value>), RunError> {
     let seed = opts.seed.unwrap_or_else(|| {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -123,8 +126,14 @@ pub fn run(opts: &RunOptions, run_id: &str) -> Result<(RunReport, Vec<serde_json
     let profiles = match &opts.profile {
         Some(p) => vec![Profile::load(p)?],
         None => vec![
-            Profile::from_toml(REFERENCE_CLIENT_PROFILE, Path::new("profiles/reference-client.toml"))?,
-            Profile::from_toml(REFERENCE_SERVER_PROFILE, Path::new("profiles/reference-server.toml"))?,
+            Profile::from_toml(
+                REFERENCE_CLIENT_PROFILE,
+                Path::new("profiles/reference-client.toml"),
+            )?,
+            Profile::from_toml(
+                REFERENCE_SERVER_PROFILE,
+                Path::new("profiles/reference-server.toml"),
+            )?,
         ],
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -142,7 +151,13 @@ pub fn run(opts: &RunOptions, run_id: &str) -> Result<(RunReport, Vec<serde_json
         cucumber_json.extend(r.cucumber_json);
     }
     Ok((
-        RunReport::new(run_id.to_owned(), started_at, seed, implementations, scenarios),
+        RunReport::new(
+            run_id.to_owned(),
+            started_at,
+            seed,
+            implementations,
+            scenarios,
+        ),
         cucumber_json,
     ))
 }
@@ -170,7 +185,11 @@ fn rel_path(feature: &gherkin::Feature) -> String {
         .unwrap_or_default()
 }
 
-fn all_tags(feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, sc: &gherkin::Scenario) -> Vec<String> {
+fn all_tags(
+    feature: &gherkin::Feature,
+    rule: Option<&gherkin::Rule>,
+    sc: &gherkin::Scenario,
+) -> Vec<String> {
     let mut t = feature.tags.clone();
     if let Some(r) = rule {
         t.extend(r.tags.iter().cloned());
@@ -180,7 +199,14 @@ fn all_tags(feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, sc: &gherk
 }
 
 impl Selection {
-    fn unrun(&self, feature: &gherkin::Feature, sc: &gherkin::Scenario, tags: Option<&ScenarioTags>, verdict: Verdict, reason: String) {
+    fn unrun(
+        &self,
+        feature: &gherkin::Feature,
+        sc: &gherkin::Scenario,
+        tags: Option<&ScenarioTags>,
+        verdict: Verdict,
+        reason: String,
+    ) {
         let report = ScenarioReport {
             id: tags.map_or_else(|| format!("line-{}", sc.position.line), |t| t.id.clone()),
             name: sc.name.clone(),
@@ -203,7 +229,12 @@ impl Selection {
 
     /// Whether cucumber should run the scenario; records those it will not run (except
     /// those `--tags` leaves out).
-    fn select(&self, feature: &gherkin::Feature, rule: Option<&gherkin::Rule>, sc: &gherkin::Scenario) -> bool {
+    fn select(
+        &self,
+        feature: &gherkin::Feature,
+        rule: Option<&gherkin::Rule>,
+        sc: &gherkin::Scenario,
+    ) -> bool {
         let tags = all_tags(feature, rule, sc);
         if let Some(op) = &self.tags {
             if !op.eval(tags.iter()) {
@@ -213,7 +244,13 @@ impl Selection {
         let parsed = match ScenarioTags::parse(tags.iter().map(String::as_str)) {
             Ok(t) => t,
             Err(e) => {
-                self.unrun(feature, sc, None, Verdict::Error, format!("scenario tags: {e}"));
+                self.unrun(
+                    feature,
+                    sc,
+                    None,
+                    Verdict::Error,
+                    format!("scenario tags: {e}"),
+                );
                 return false;
             }
         };
@@ -231,13 +268,21 @@ impl Selection {
                 gherkin::StepType::When => steps::Kind::When,
                 gherkin::StepType::Then => steps::Kind::Then,
             };
-            if !self.patterns.iter().any(|(k, re)| *k == kind && re.is_match(&step.value)) {
+            if !self
+                .patterns
+                .iter()
+                .any(|(k, re)| *k == kind && re.is_match(&step.value))
+            {
                 self.unrun(
                     feature,
                     sc,
                     Some(&parsed),
                     Verdict::Error,
-                    format!("no step definition matches `{} {}` (docs/steps.md lists them)", step.keyword.trim(), step.value),
+                    format!(
+                        "no step definition matches `{} {}` (docs/steps.md lists them)",
+                        step.keyword.trim(),
+                        step.value
+                    ),
                 );
                 return false;
             }
@@ -247,12 +292,21 @@ impl Selection {
 }
 
 /// Prepare the IUT of `profile` and run every selected scenario against it.
-pub async fn run_suite(opts: &RunOptions, profile: Profile, seed: u64) -> Result<SuiteResult, RunError> {
+pub async fn run_suite(
+    opts: &RunOptions,
+    profile: Profile,
+    seed: u64,
+) -> Result<SuiteResult, RunError> {
     let tags = match &opts.tags {
-        Some(e) => Some(e.parse::<gherkin::tagexpr::TagOperation>().map_err(|err| RunError::Tags {
-            expr: e.clone(),
-            reason: err.to_string(),
-        })?),
+        Some(e) => {
+            Some(
+                e.parse::<gherkin::tagexpr::TagOperation>()
+                    .map_err(|err| RunError::Tags {
+                        expr: e.clone(),
+                        reason: err.to_string(),
+                    })?,
+            )
+        }
         None => None,
     };
     let work = tempfile::Builder::new()
@@ -321,7 +375,8 @@ pub async fn run_suite(opts: &RunOptions, profile: Profile, seed: u64) -> Result
         });
     }
     let json_path = work.path().join("cucumber.json");
-    let json_file = std::fs::File::create(&json_path).map_err(|e| RunError::Setup(format!("cannot write {}: {e}", json_path.display())))?;
+    let json_file = std::fs::File::create(&json_path)
+        .map_err(|e| RunError::Setup(format!("cannot write {}: {e}", json_path.display())))?;
     let before_ctx = ctx.clone();
     let after_ran = ran.clone();
     let progress = opts.progress;
@@ -337,7 +392,9 @@ pub async fn run_suite(opts: &RunOptions, profile: Profile, seed: u64) -> Result
         let ctx = before_ctx.clone();
         Box::pin(async move {
             let tags = all_tags(feature, rule, sc);
-            w.id = ScenarioTags::parse(tags.iter().map(String::as_str)).map(|t| t.id).unwrap_or_default();
+            w.id = ScenarioTags::parse(tags.iter().map(String::as_str))
+                .map(|t| t.id)
+                .unwrap_or_default();
             w.n = ctx.next();
             w.seed = ctx.scenario_seed(&w.id);
             w.dir = ctx.work.join(format!("{:03}-{}", w.n, w.id));
@@ -350,7 +407,12 @@ pub async fn run_suite(opts: &RunOptions, profile: Profile, seed: u64) -> Result
         Box::pin(async move {
             let report = scenario_report(feature, rule, sc, ev, w);
             if progress {
-                eprintln!("{:<14} {:<15} {}", report.verdict.as_str(), report.id, report.name);
+                eprintln!(
+                    "{:<14} {:<15} {}",
+                    report.verdict.as_str(),
+                    report.id,
+                    report.name
+                );
             }
             match ran.lock() {
                 Ok(mut v) => v.push(report),
@@ -360,7 +422,9 @@ pub async fn run_suite(opts: &RunOptions, profile: Profile, seed: u64) -> Result
     });
     let cuc = if opts.fail_fast { cuc.fail_fast() } else { cuc };
     let parse_errors = cuc
-        .filter_run(opts.features.clone(), move |f, r, s| selection.select(f, r, s))
+        .filter_run(opts.features.clone(), move |f, r, s| {
+            selection.select(f, r, s)
+        })
         .await;
     drop(parse_errors);
     let mut scenarios: Vec<ScenarioReport> = Vec::new();
@@ -401,8 +465,14 @@ fn scenario_report(
         (_, Some(Why::Error(r))) => (Verdict::Error, Some(format!("harness: {r}"))),
         (F::StepPassed, None) => (Verdict::Pass, None),
         (F::StepSkipped, None) => (Verdict::Error, Some("harness: a step was skipped".into())),
-        (F::BeforeHookFailed(_), None) => (Verdict::Error, Some("harness: the before hook failed".into())),
-        (F::StepFailed(_, _, e), None) => (Verdict::Error, Some(format!("harness: a step panicked: {e}"))),
+        (F::BeforeHookFailed(_), None) => (
+            Verdict::Error,
+            Some("harness: the before hook failed".into()),
+        ),
+        (F::StepFailed(_, _, e), None) => (
+            Verdict::Error,
+            Some(format!("harness: a step panicked: {e}")),
+        ),
     };
     let (duration_ms, seed, transcript, diffs) = match w {
         Some(w) => (
@@ -414,12 +484,16 @@ fn scenario_report(
         None => (0, 0, Vec::new(), Vec::new()),
     };
     ScenarioReport {
-        id: parsed.as_ref().map_or_else(|| format!("line-{}", sc.position.line), |t| t.id.clone()),
+        id: parsed
+            .as_ref()
+            .map_or_else(|| format!("line-{}", sc.position.line), |t| t.id.clone()),
         name: sc.name.clone(),
         feature: rel_path(feature),
         reqs: parsed.as_ref().map(|t| t.reqs.clone()).unwrap_or_default(),
         role: parsed.as_ref().map_or(Role::Client, |t| t.role),
-        level: parsed.as_ref().map_or(crate::verdict::Level::Must, |t| t.level),
+        level: parsed
+            .as_ref()
+            .map_or(crate::verdict::Level::Must, |t| t.level),
         verdict,
         reason,
         duration_ms,

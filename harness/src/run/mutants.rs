@@ -37,7 +37,11 @@ pub struct Power {
 impl Power {
     /// Switches caught / all switches.
     pub fn ratio(&self) -> (usize, usize) {
-        let caught = self.mutants.iter().filter(|m| !m.caught_by.is_empty()).count();
+        let caught = self
+            .mutants
+            .iter()
+            .filter(|m| !m.caught_by.is_empty())
+            .count();
         (caught, self.mutants.len())
     }
 }
@@ -69,7 +73,11 @@ fn profile(role: Role) -> Result<Profile, RunError> {
 }
 
 /// Run the baseline and every switch (or only `only`). `progress` prints a line per switch.
-pub fn run_mutants(opts: &RunOptions, only: Option<&str>, progress: bool) -> Result<Power, RunError> {
+pub fn run_mutants(
+    opts: &RunOptions,
+    only: Option<&str>,
+    progress: bool,
+) -> Result<Power, RunError> {
     let seed = opts.seed.unwrap_or(1);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -86,7 +94,9 @@ pub fn run_mutants(opts: &RunOptions, only: Option<&str>, progress: bool) -> Res
     let mut baseline_open = Vec::new();
     let mut baseline_passed = 0;
     for role in [Role::Client, Role::Server] {
-        let base = rt.block_on(run_suite(&quiet, profile(role)?, seed))?.scenarios;
+        let base = rt
+            .block_on(run_suite(&quiet, profile(role)?, seed))?
+            .scenarios;
         let passed: Vec<&ScenarioReport> =
             base.iter().filter(|s| s.verdict == Verdict::Pass).collect();
         baseline_passed += passed.len();
@@ -112,7 +122,13 @@ pub fn run_mutants(opts: &RunOptions, only: Option<&str>, progress: bool) -> Res
             let caught_by: Vec<(String, Verdict, String)> = with
                 .iter()
                 .filter(|s| s.verdict != Verdict::Pass && passed.iter().any(|p| p.id == s.id))
-                .map(|s| (s.id.clone(), s.verdict, s.reason.clone().unwrap_or_default()))
+                .map(|s| {
+                    (
+                        s.id.clone(),
+                        s.verdict,
+                        s.reason.clone().unwrap_or_default(),
+                    )
+                })
                 .collect();
             if progress {
                 eprintln!(
@@ -145,7 +161,7 @@ pub fn markdown(p: &Power) -> String {
     let (caught, all) = p.ratio();
     let mut out = format!(
         "{caught} of {all} fault-injection switches caught ({}%); baseline: {} scenarios passed",
-        if all == 0 { 0 } else { caught * 100 / all },
+        (caught * 100).checked_div(all).unwrap_or(0),
         p.baseline_passed
     );
     if p.baseline_open.is_empty() {
@@ -169,7 +185,11 @@ pub fn markdown(p: &Power) -> String {
             out,
             "| {peer} | `{}` | {} | {} |",
             m.fault,
-            if ids.is_empty() { "—".to_owned() } else { ids.join(", ") },
+            if ids.is_empty() {
+                "—".to_owned()
+            } else {
+                ids.join(", ")
+            },
             reason
         );
     }

@@ -53,7 +53,9 @@ impl ServerTester for Hooks {
         };
         if self.script.wrong_size {
             for c in &mut msg.body.commands {
-                if let dm_protocol::model::Command::Add(i) | dm_protocol::model::Command::Replace(i) = c {
+                if let dm_protocol::model::Command::Add(i)
+                | dm_protocol::model::Command::Replace(i) = c
+                {
                     for item in &mut i.items {
                         if let Some(size) = item.meta.as_mut().and_then(|m| m.size.as_mut()) {
                             *size += 1;

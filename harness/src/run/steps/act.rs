@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use cucumber::step::Context;
 use dm_protocol::codes::AlertCode;
-use dm_protocol::model::{
-    Alert, Command, Data, Exec, Item, ItemCommand, Locator, Meta,
-};
+use dm_protocol::model::{Alert, Command, Data, Exec, Item, ItemCommand, Locator, Meta};
 use dm_server::model::{JobSpec, NotifyRequest, NotifyTransport, UiMode};
 
 use super::{arg, def, Def};
@@ -19,20 +17,64 @@ use crate::run::world::{DmWorld, StepResult, Why};
 
 pub(super) fn defs() -> Vec<Def> {
     vec![
-        def!(Given, r#"the server queues an? (Get|Delete|Exec) (?:of|on) "([^"]*)""#, queue_simple),
-        def!(Given, r#"the server queues an? (Add|Replace) of "([^"]*)" with value "([^"]*)""#, queue_value),
-        def!(Given, r#"the server queues an? (Add|Replace) of "([^"]*)" with format "(\w+)" and value "([^"]*)""#, queue_format_value),
-        def!(Given, r#"the server queues an? (Add|Replace) of "([^"]*)" with (\d+) bytes"#, queue_large),
-        def!(Given, r#"the server queues an Add of interior node "([^"]*)""#, queue_interior),
-        def!(Given, r#"the server queues an Add of its own interior node "([^"]*)""#, queue_own_interior),
-        def!(Given, r#"the server queues a Replace of the ACL of "([^"]*)" with "([^"]*)""#, queue_acl),
-        def!(Given, r#"the server queues a Copy of "([^"]*)" to "([^"]*)""#, queue_copy),
-        def!(Given, r#"the server queues an? (display|confirmation|text input|single choice|multiple choice) alert "([^"]*)""#, queue_ui),
+        def!(
+            Given,
+            r#"the server queues an? (Get|Delete|Exec) (?:of|on) "([^"]*)""#,
+            queue_simple
+        ),
+        def!(
+            Given,
+            r#"the server queues an? (Add|Replace) of "([^"]*)" with value "([^"]*)""#,
+            queue_value
+        ),
+        def!(
+            Given,
+            r#"the server queues an? (Add|Replace) of "([^"]*)" with format "(\w+)" and value "([^"]*)""#,
+            queue_format_value
+        ),
+        def!(
+            Given,
+            r#"the server queues an? (Add|Replace) of "([^"]*)" with (\d+) bytes"#,
+            queue_large
+        ),
+        def!(
+            Given,
+            r#"the server queues an Add of interior node "([^"]*)""#,
+            queue_interior
+        ),
+        def!(
+            Given,
+            r#"the server queues an Add of its own interior node "([^"]*)""#,
+            queue_own_interior
+        ),
+        def!(
+            Given,
+            r#"the server queues a Replace of the ACL of "([^"]*)" with "([^"]*)""#,
+            queue_acl
+        ),
+        def!(
+            Given,
+            r#"the server queues a Copy of "([^"]*)" to "([^"]*)""#,
+            queue_copy
+        ),
+        def!(
+            Given,
+            r#"the server queues an? (display|confirmation|text input|single choice|multiple choice) alert "([^"]*)""#,
+            queue_ui
+        ),
         def!(Given, r"the server queues these commands:", queue_json),
         def!(Given, r"the user will (accept|reject|cancel)", user_will),
         def!(Given, r#"the user will type "([^"]*)""#, user_types),
-        def!(When, r"the client starts (?:a|another) session", start_session),
-        def!(When, r#"the client sends a generic alert of type "([^"]*)" with data "([^"]*)""#, generic_alert),
+        def!(
+            When,
+            r"the client starts (?:a|another) session",
+            start_session
+        ),
+        def!(
+            When,
+            r#"the client sends a generic alert of type "([^"]*)" with data "([^"]*)""#,
+            generic_alert
+        ),
         def!(When, r"the server wakes the client over UDP", wake_udp),
     ]
 }
@@ -80,10 +122,9 @@ fn named(name: &str, items: Vec<Item>) -> Result<Command, Why> {
 }
 
 async fn queue(w: &mut DmWorld, commands: Vec<Command>) -> StepResult {
-    let server = w
-        .server
-        .as_ref()
-        .ok_or_else(|| Why::Error("queue after `the client has an account on the server`".into()))?;
+    let server = w.server.as_ref().ok_or_else(|| {
+        Why::Error("queue after `the client has an account on the server`".into())
+    })?;
     let id = server.queue(&w.dev_id, &JobSpec { commands }).await?;
     w.jobs.push(id);
     Ok(())
@@ -95,7 +136,10 @@ async fn queue_simple(w: &mut DmWorld, c: &Context) -> StepResult {
 }
 
 async fn queue_value(w: &mut DmWorld, c: &Context) -> StepResult {
-    let cmd = named(arg(c, 1), vec![value_item(arg(c, 2), Some("chr"), arg(c, 3))])?;
+    let cmd = named(
+        arg(c, 1),
+        vec![value_item(arg(c, 2), Some("chr"), arg(c, 3))],
+    )?;
     queue(w, vec![cmd]).await
 }
 
@@ -109,9 +153,7 @@ async fn queue_format_value(w: &mut DmWorld, c: &Context) -> StepResult {
 
 /// A value of `n` bytes that shows where a chunk boundary went wrong: `0123456789` repeated.
 pub(crate) fn large_value(n: usize) -> String {
-    (0..n)
-        .map(|i| char::from(b'0' + (i % 10) as u8))
-        .collect()
+    (0..n).map(|i| char::from(b'0' + (i % 10) as u8)).collect()
 }
 
 async fn queue_large(w: &mut DmWorld, c: &Context) -> StepResult {
@@ -205,11 +247,9 @@ async fn queue_ui(w: &mut DmWorld, c: &Context) -> StepResult {
 }
 
 async fn queue_json(w: &mut DmWorld, c: &Context) -> StepResult {
-    let doc = c
-        .step
-        .docstring
-        .as_deref()
-        .ok_or_else(|| Why::Error("`the server queues these commands:` needs a doc string".into()))?;
+    let doc = c.step.docstring.as_deref().ok_or_else(|| {
+        Why::Error("`the server queues these commands:` needs a doc string".into())
+    })?;
     let commands: Vec<Command> = serde_json::from_str(doc).map_err(|e| {
         Why::Error(format!(
             "the doc string is not a JSON array of commands (the JobSpec form of docs/admin-api.md): {e}"
@@ -244,7 +284,12 @@ async fn user_types(w: &mut DmWorld, c: &Context) -> StepResult {
 
 /// Run a session: the IUT client through its adapter (the tester server records it), or the
 /// tester client against the IUT server.
-async fn session(w: &mut DmWorld, alerts: Vec<Alert>, action: &'static str, values: BTreeMap<&'static str, String>) -> StepResult {
+async fn session(
+    w: &mut DmWorld,
+    alerts: Vec<Alert>,
+    action: &'static str,
+    values: BTreeMap<&'static str, String>,
+) -> StepResult {
     let seed = w.seed.wrapping_add(w.sessions.len() as u64);
     match (&mut w.client, &mut w.server) {
         (Some(ClientSide::Iut(iut, _)), Some(ServerSide::Tester(tester))) => {
@@ -262,7 +307,11 @@ async fn session(w: &mut DmWorld, alerts: Vec<Alert>, action: &'static str, valu
         (Some(ClientSide::Tester(tester)), Some(ServerSide::Iut(_))) => {
             let script = w.setup.tester_client.clone();
             let observed = tester.session(alerts, &script, false, None, seed).await?;
-            if observed.messages.iter().all(|m| m.from != crate::run::world::Party::Server) {
+            if observed
+                .messages
+                .iter()
+                .all(|m| m.from != crate::run::world::Party::Server)
+            {
                 let why = format!("the server under test did not answer: {}", observed.end);
                 w.sessions.push(observed);
                 return Err(Why::Inconclusive(why));
@@ -309,7 +358,9 @@ async fn generic_alert(w: &mut DmWorld, c: &Context) -> StepResult {
 /// under test for a package #0 and keep what arrives.
 async fn wake_udp(w: &mut DmWorld, _c: &Context) -> StepResult {
     if w.role()? != Role::Server {
-        return Err(Why::Error("waking the client over UDP tests a server".into()));
+        return Err(Why::Error(
+            "waking the client over UDP tests a server".into(),
+        ));
     }
     let ctx = w.ctx()?;
     let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
@@ -319,7 +370,9 @@ async fn wake_udp(w: &mut DmWorld, _c: &Context) -> StepResult {
         .local_addr()
         .map_err(|e| Why::Error(format!("no UDP address: {e}")))?;
     let Some(ServerSide::Iut(iut)) = &w.server else {
-        return Err(Why::Error("wake the client after `the client has an account on the server`".into()));
+        return Err(Why::Error(
+            "wake the client after `the client has an account on the server`".into(),
+        ));
     };
     // Re-register the device with the notification address (the admin API's Device).
     let ixit = &ctx.profile.ixit;
@@ -365,10 +418,15 @@ async fn wake_udp(w: &mut DmWorld, _c: &Context) -> StepResult {
         .await
         .map_err(|e| Why::Inconclusive(format!("the server could not be asked to notify: {e}")))?;
     let mut buf = vec![0u8; 2048];
-    let n = tokio::time::timeout(ctx.step_timeout.min(Duration::from_secs(10)), sock.recv(&mut buf))
-        .await
-        .map_err(|_| Why::Fail("no package #0 arrived on the device's UDP address (facts §7.3)".into()))?
-        .map_err(|e| Why::Error(format!("UDP receive failed: {e}")))?;
+    let n = tokio::time::timeout(
+        ctx.step_timeout.min(Duration::from_secs(10)),
+        sock.recv(&mut buf),
+    )
+    .await
+    .map_err(|_| {
+        Why::Fail("no package #0 arrived on the device's UDP address (facts §7.3)".into())
+    })?
+    .map_err(|e| Why::Error(format!("UDP receive failed: {e}")))?;
     buf.truncate(n);
     w.pkg0.push(buf);
     Ok(())

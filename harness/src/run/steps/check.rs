@@ -13,44 +13,184 @@ pub(super) fn defs() -> Vec<Def> {
     vec![
         def!(Then, r"the session completes", completes),
         def!(Then, r"the session does not complete", not_completes),
-        def!(Then, r"every message from the (client|server) has a MsgID one higher than the one before, starting at 1", msg_ids),
-        def!(Then, r"every message from the (client|server) has unique non-empty CmdIDs", cmd_ids),
-        def!(Then, r"every Status from the (client|server) references a command it received", status_refs),
-        def!(Then, r"every message from the (client|server) that answers one starts with a Status for the SyncHdr", hdr_status_first),
-        def!(Then, r"the last message from the (client|server) carries Final", last_final),
-        def!(Then, r"every message of the session has the same SessionID", same_session_id),
-        def!(Then, r#"every message from the (client|server) has VerDTD "1\.2" and VerProto "DM/1\.2""#, versions),
-        def!(Then, r"the (client|server)'s (first|last) Status for the SyncHdr is (\d+)", hdr_status),
-        def!(Then, r"the (client|server) challenges with (basic|md5|hmac)", challenges),
-        def!(Then, r"the server's challenge nonces all differ", fresh_nonces),
-        def!(Then, r"the (client|server) answers the (\w+) with (\d+(?: or \d+)*)", answers_cmd),
-        def!(Then, r#"the (client|server) answers the (\w+) of "([^"]*)" with (\d+(?: or \d+)*)"#, answers_target),
-        def!(Then, r#"the client returns Results for "([^"]*)" with value "([^"]*)""#, results_value),
-        def!(Then, r#"the client returns Results for "([^"]*)""#, results_any),
-        def!(Then, r#"the client returns Results for "([^"]*)" with (\d+) bytes"#, results_large),
-        def!(Then, r#"the client returns Results for "([^"]*)" containing "([^"]*)""#, results_containing),
-        def!(Then, r"the server records a result of (\d+) bytes", job_result_large),
-        def!(Then, r"the client returns Results listing the children (.+)", results_children),
+        def!(
+            Then,
+            r"every message from the (client|server) has a MsgID one higher than the one before, starting at 1",
+            msg_ids
+        ),
+        def!(
+            Then,
+            r"every message from the (client|server) has unique non-empty CmdIDs",
+            cmd_ids
+        ),
+        def!(
+            Then,
+            r"every Status from the (client|server) references a command it received",
+            status_refs
+        ),
+        def!(
+            Then,
+            r"every message from the (client|server) that answers one starts with a Status for the SyncHdr",
+            hdr_status_first
+        ),
+        def!(
+            Then,
+            r"the last message from the (client|server) carries Final",
+            last_final
+        ),
+        def!(
+            Then,
+            r"every message of the session has the same SessionID",
+            same_session_id
+        ),
+        def!(
+            Then,
+            r#"every message from the (client|server) has VerDTD "1\.2" and VerProto "DM/1\.2""#,
+            versions
+        ),
+        def!(
+            Then,
+            r"the (client|server)'s (first|last) Status for the SyncHdr is (\d+)",
+            hdr_status
+        ),
+        def!(
+            Then,
+            r"the (client|server) challenges with (basic|md5|hmac)",
+            challenges
+        ),
+        def!(
+            Then,
+            r"the server's challenge nonces all differ",
+            fresh_nonces
+        ),
+        def!(
+            Then,
+            r"the (client|server) answers the (\w+) with (\d+(?: or \d+)*)",
+            answers_cmd
+        ),
+        def!(
+            Then,
+            r#"the (client|server) answers the (\w+) of "([^"]*)" with (\d+(?: or \d+)*)"#,
+            answers_target
+        ),
+        def!(
+            Then,
+            r#"the client returns Results for "([^"]*)" with value "([^"]*)""#,
+            results_value
+        ),
+        def!(
+            Then,
+            r#"the client returns Results for "([^"]*)""#,
+            results_any
+        ),
+        def!(
+            Then,
+            r#"the client returns Results for "([^"]*)" with (\d+) bytes"#,
+            results_large
+        ),
+        def!(
+            Then,
+            r#"the client returns Results for "([^"]*)" containing "([^"]*)""#,
+            results_containing
+        ),
+        def!(
+            Then,
+            r"the server records a result of (\d+) bytes",
+            job_result_large
+        ),
+        def!(
+            Then,
+            r"the client returns Results listing the children (.+)",
+            results_children
+        ),
         def!(Then, r"the client returns no Results", no_results),
-        def!(Then, r#"the client returns no Results for "([^"]*)""#, no_results_for),
-        def!(Then, r"the client sends only Status, Results and Alert commands", client_commands),
-        def!(Then, r"the server records status (\d+) for the (\w+)", job_status),
-        def!(Then, r#"the server records the result "([^"]*)""#, job_result),
-        def!(Then, r"package 1 from the client contains an Alert (\d+)", pkg1_alert),
-        def!(Then, r"package 1 from the client carries DevInfo", pkg1_devinfo),
-        def!(Then, r"every message from the client names the device by its DevId", names_device),
-        def!(Then, r"the two sessions have different SessionIDs", different_session_ids),
-        def!(Then, r"the (client|server) sends no further management command", no_commands),
-        def!(Then, r"the server sends no management command after the client's abort", none_after_abort),
-        def!(Then, r"every message from the (client|server) fits in (\d+) bytes", fits),
-        def!(Then, r"the (client|server) sends a package in more than one message", multi_message),
-        def!(Then, r"the (client|server) sends the object in chunks", chunks),
+        def!(
+            Then,
+            r#"the client returns no Results for "([^"]*)""#,
+            no_results_for
+        ),
+        def!(
+            Then,
+            r"the client sends only Status, Results and Alert commands",
+            client_commands
+        ),
+        def!(
+            Then,
+            r"the server records status (\d+) for the (\w+)",
+            job_status
+        ),
+        def!(
+            Then,
+            r#"the server records the result "([^"]*)""#,
+            job_result
+        ),
+        def!(
+            Then,
+            r"package 1 from the client contains an Alert (\d+)",
+            pkg1_alert
+        ),
+        def!(
+            Then,
+            r"package 1 from the client carries DevInfo",
+            pkg1_devinfo
+        ),
+        def!(
+            Then,
+            r"every message from the client names the device by its DevId",
+            names_device
+        ),
+        def!(
+            Then,
+            r"the two sessions have different SessionIDs",
+            different_session_ids
+        ),
+        def!(
+            Then,
+            r"the (client|server) sends no further management command",
+            no_commands
+        ),
+        def!(
+            Then,
+            r"the server sends no management command after the client's abort",
+            none_after_abort
+        ),
+        def!(
+            Then,
+            r"every message from the (client|server) fits in (\d+) bytes",
+            fits
+        ),
+        def!(
+            Then,
+            r"the (client|server) sends a package in more than one message",
+            multi_message
+        ),
+        def!(
+            Then,
+            r"the (client|server) sends the object in chunks",
+            chunks
+        ),
         def!(Then, r"a valid package #0 arrived", pkg0_valid),
         def!(Then, r"the exchange matches its session vector", vector),
-        def!(Then, r#"the client's Results for "([^"]*)" differ between the sessions"#, results_differ),
-        def!(Then, r#"the server receives a generic alert of type "([^"]*)" with data "([^"]*)""#, got_alert),
-        def!(Then, r#"the client answers the Alert with (\d+) carrying "([^"]*)""#, alert_answer_data),
-        def!(Then, r"every answer of the (client|server) to a non-final message holds only Status and Alert 1222", next_message_only),
+        def!(
+            Then,
+            r#"the client's Results for "([^"]*)" differ between the sessions"#,
+            results_differ
+        ),
+        def!(
+            Then,
+            r#"the server receives a generic alert of type "([^"]*)" with data "([^"]*)""#,
+            got_alert
+        ),
+        def!(
+            Then,
+            r#"the client answers the Alert with (\d+) carrying "([^"]*)""#,
+            alert_answer_data
+        ),
+        def!(
+            Then,
+            r"every answer of the (client|server) to a non-final message holds only Status and Alert 1222",
+            next_message_only
+        ),
     ]
 }
 
@@ -93,7 +233,11 @@ fn referenced<'a>(s: &'a Observed, by: Party, st: &Status) -> Option<&'a Command
 
 fn first_target(c: &Command) -> Option<&str> {
     let items = match c {
-        Command::Add(i) | Command::Copy(i) | Command::Delete(i) | Command::Get(i) | Command::Replace(i) => &i.items,
+        Command::Add(i)
+        | Command::Copy(i)
+        | Command::Delete(i)
+        | Command::Get(i)
+        | Command::Replace(i) => &i.items,
         Command::Exec(e) => &e.items,
         _ => return None,
     };
@@ -104,9 +248,12 @@ fn first_target(c: &Command) -> Option<&str> {
 }
 
 fn undecodable(s: &Observed, p: Party) -> Option<String> {
-    s.from(p)
-        .find(|m| m.msg.is_none())
-        .map(|m| format!("a message of {} bytes that is not a DM message", m.bytes.len()))
+    s.from(p).find(|m| m.msg.is_none()).map(|m| {
+        format!(
+            "a message of {} bytes that is not a DM message",
+            m.bytes.len()
+        )
+    })
 }
 
 async fn completes(w: &mut DmWorld, _c: &Context) -> StepResult {
@@ -114,14 +261,22 @@ async fn completes(w: &mut DmWorld, _c: &Context) -> StepResult {
     if s.completed {
         Ok(())
     } else {
-        Err(fail("facts §2.2 (session end)", "the session to run to its normal end", &s.end))
+        Err(fail(
+            "facts §2.2 (session end)",
+            "the session to run to its normal end",
+            &s.end,
+        ))
     }
 }
 
 async fn not_completes(w: &mut DmWorld, _c: &Context) -> StepResult {
     let s = w.last()?;
     if s.completed {
-        Err(fail("the scenario's rule", "the session not to complete", "a completed session"))
+        Err(fail(
+            "the scenario's rule",
+            "the session not to complete",
+            "a completed session",
+        ))
     } else {
         Ok(())
     }
@@ -211,7 +366,11 @@ async fn hdr_status_first(w: &mut DmWorld, c: &Context) -> StepResult {
                 return Err(fail(
                     "facts §1.4/§2.1 (a reply carries the Status for the SyncHdr)",
                     "a Status for the SyncHdr as the first command",
-                    format!("{:?} first in message {}", first.map(Command::name), m.msg_id()),
+                    format!(
+                        "{:?} first in message {}",
+                        first.map(Command::name),
+                        m.msg_id()
+                    ),
                 ));
             }
         }
@@ -222,10 +381,13 @@ async fn hdr_status_first(w: &mut DmWorld, c: &Context) -> StepResult {
 async fn last_final(w: &mut DmWorld, c: &Context) -> StepResult {
     let p = from(c, 1);
     let s = w.last()?;
-    let last = s
-        .from(p)
-        .last()
-        .ok_or_else(|| fail("facts §2.1", &format!("a message from the {}", p.name()), "none"))?;
+    let last = s.from(p).last().ok_or_else(|| {
+        fail(
+            "facts §2.1",
+            &format!("a message from the {}", p.name()),
+            "none",
+        )
+    })?;
     if last.msg.as_ref().is_some_and(|m| m.body.final_) {
         Ok(())
     } else {
@@ -245,7 +407,11 @@ async fn same_session_id(w: &mut DmWorld, _c: &Context) -> StepResult {
             .filter_map(|m| m.msg.as_ref().map(|x| x.hdr.session_id.as_str()))
             .collect();
         if ids.len() > 1 {
-            return Err(fail("facts §1.3 (one SessionID per session)", "one SessionID", format!("{ids:?}")));
+            return Err(fail(
+                "facts §1.3 (one SessionID per session)",
+                "one SessionID",
+                format!("{ids:?}"),
+            ));
         }
     }
     Ok(())
@@ -285,7 +451,11 @@ async fn hdr_status(w: &mut DmWorld, c: &Context) -> StepResult {
         .filter(|st| st.cmd == "SyncHdr")
         .map(|st| st.code.as_u16())
         .collect();
-    let got = if arg(c, 2) == "first" { all.first() } else { all.last() };
+    let got = if arg(c, 2) == "first" {
+        all.first()
+    } else {
+        all.last()
+    };
     match got {
         Some(g) if *g == want => Ok(()),
         _ => Err(fail(
@@ -335,16 +505,19 @@ async fn challenges(w: &mut DmWorld, c: &Context) -> StepResult {
 }
 
 /// Statuses `p` sent for commands named `cmd` (optionally with this target).
-fn answers<'a>(s: &'a Observed, p: Party, cmd: &str, target: Option<&str>) -> Vec<(&'a Status, Option<&'a Command>)> {
+fn answers<'a>(
+    s: &'a Observed,
+    p: Party,
+    cmd: &str,
+    target: Option<&str>,
+) -> Vec<(&'a Status, Option<&'a Command>)> {
     s.from(p)
         .flat_map(statuses)
         .filter(|st| st.cmd == cmd)
         .map(|st| (st, referenced(s, p, st)))
         .filter(|(st, r)| match target {
             None => true,
-            Some(t) => {
-                r.and_then(first_target) == Some(t) || st.target_refs.iter().any(|x| x == t)
-            }
+            Some(t) => r.and_then(first_target) == Some(t) || st.target_refs.iter().any(|x| x == t),
         })
         .collect()
 }
@@ -353,7 +526,10 @@ fn answers<'a>(s: &'a Observed, p: Party, cmd: &str, target: Option<&str>) -> Ve
 fn codes(c: &Context, n: usize) -> Result<Vec<u16>, Why> {
     arg(c, n)
         .split(" or ")
-        .map(|x| x.parse().map_err(|e| Why::Error(format!("bad status code {x:?}: {e}"))))
+        .map(|x| {
+            x.parse()
+                .map_err(|e| Why::Error(format!("bad status code {x:?}: {e}")))
+        })
         .collect()
 }
 
@@ -369,7 +545,13 @@ async fn answers_target(w: &mut DmWorld, c: &Context) -> StepResult {
     check_answer(w, p, cmd, Some(target), &want)
 }
 
-fn check_answer(w: &DmWorld, p: Party, cmd: &str, target: Option<&str>, want: &[u16]) -> StepResult {
+fn check_answer(
+    w: &DmWorld,
+    p: Party,
+    cmd: &str,
+    target: Option<&str>,
+    want: &[u16],
+) -> StepResult {
     let mut got = Vec::new();
     for s in &w.sessions {
         for (st, _) in answers(s, p, cmd, target) {
@@ -392,7 +574,10 @@ fn check_answer(w: &DmWorld, p: Party, cmd: &str, target: Option<&str>, want: &[
         "facts §3.2/§4.5 (the status of each command)",
         &format!("Status {want} from the {} for the {what}", p.name()),
         if got.is_empty() {
-            format!("no Status for it ({})", w.last().map(|s| s.end.clone()).unwrap_or_default())
+            format!(
+                "no Status for it ({})",
+                w.last().map(|s| s.end.clone()).unwrap_or_default()
+            )
         } else {
             format!("Status {got:?}")
         },
@@ -468,7 +653,8 @@ async fn results_children(w: &mut DmWorld, c: &Context) -> StepResult {
             for cmd in m.commands() {
                 if let Command::Results(r) = cmd {
                     for i in &r.items {
-                        let names: Vec<String> = text(&i.data).split('/').map(str::to_owned).collect();
+                        let names: Vec<String> =
+                            text(&i.data).split('/').map(str::to_owned).collect();
                         if want.iter().all(|x| names.contains(x)) {
                             return Ok(());
                         }
@@ -488,7 +674,10 @@ async fn results_children(w: &mut DmWorld, c: &Context) -> StepResult {
 async fn no_results(w: &mut DmWorld, _c: &Context) -> StepResult {
     for s in &w.sessions {
         for m in s.from(Party::Client) {
-            if m.commands().iter().any(|c| matches!(c, Command::Results(_))) {
+            if m.commands()
+                .iter()
+                .any(|c| matches!(c, Command::Results(_)))
+            {
                 return Err(fail(
                     "facts §6.2/§4.4 (nothing is executed for an unauthorised server)",
                     "no Results",
@@ -504,8 +693,11 @@ async fn client_commands(w: &mut DmWorld, _c: &Context) -> StepResult {
     for s in &w.sessions {
         for m in s.from(Party::Client) {
             for c in m.commands() {
-                let ok = matches!(c, Command::Status(_) | Command::Results(_) | Command::Alert(_))
-                    || (matches!(c, Command::Replace(_)) && first_target(c).is_some_or_devinfo());
+                let ok = matches!(
+                    c,
+                    Command::Status(_) | Command::Results(_) | Command::Alert(_)
+                ) || (matches!(c, Command::Replace(_))
+                    && first_target(c).is_some_or_devinfo());
                 if !ok {
                     return Err(fail(
                         "facts §2.1 (a client only sends Replace (DevInfo), Results, Alert, Status)",
@@ -576,7 +768,11 @@ fn package1(w: &DmWorld) -> Result<&Msg, Why> {
         .next()
         .ok_or_else(|| fail("facts §2.1", "a package 1 from the client", "no message"))?;
     if m.msg.is_none() {
-        return Err(fail("facts §1", "a DM message", format!("{} bytes that do not decode", m.bytes.len())));
+        return Err(fail(
+            "facts §1",
+            "a DM message",
+            format!("{} bytes that do not decode", m.bytes.len()),
+        ));
     }
     Ok(m)
 }
@@ -619,20 +815,33 @@ async fn pkg1_devinfo(w: &mut DmWorld, _c: &Context) -> StepResult {
             }
         }
     }
-    let missing: Vec<&str> = ["./DevInfo/DevId", "./DevInfo/Man", "./DevInfo/Mod", "./DevInfo/DmV", "./DevInfo/Lang"]
-        .into_iter()
-        .filter(|n| !nodes.contains_key(*n))
-        .collect();
+    let missing: Vec<&str> = [
+        "./DevInfo/DevId",
+        "./DevInfo/Man",
+        "./DevInfo/Mod",
+        "./DevInfo/DmV",
+        "./DevInfo/Lang",
+    ]
+    .into_iter()
+    .filter(|n| !nodes.contains_key(*n))
+    .collect();
     if !missing.is_empty() {
         return Err(fail(
             "facts §2.1/§5.2 (DevInfo in the first message of every session)",
             "a Replace with DevId, Man, Mod, DmV and Lang",
-            format!("missing {missing:?}; sent {:?}", nodes.keys().collect::<Vec<_>>()),
+            format!(
+                "missing {missing:?}; sent {:?}",
+                nodes.keys().collect::<Vec<_>>()
+            ),
         ));
     }
     match nodes.get("./DevInfo/DevId") {
         Some(v) if *v == w.dev_id => Ok(()),
-        v => Err(fail("facts §5.2 (DevId)", &format!("DevId {}", w.dev_id), format!("{v:?}"))),
+        v => Err(fail(
+            "facts §5.2 (DevId)",
+            &format!("DevId {}", w.dev_id),
+            format!("{v:?}"),
+        )),
     }
 }
 
@@ -657,20 +866,35 @@ async fn different_session_ids(w: &mut DmWorld, _c: &Context) -> StepResult {
     let ids: Vec<String> = w
         .sessions
         .iter()
-        .filter_map(|s| s.messages.iter().find_map(|m| m.msg.as_ref().map(|x| x.hdr.session_id.clone())))
+        .filter_map(|s| {
+            s.messages
+                .iter()
+                .find_map(|m| m.msg.as_ref().map(|x| x.hdr.session_id.clone()))
+        })
         .collect();
     let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
     if ids.len() >= 2 && unique.len() == ids.len() {
         Ok(())
     } else {
-        Err(fail("DMRD-6.1.2-4 (no two sessions share an identifier)", "different SessionIDs", format!("{ids:?}")))
+        Err(fail(
+            "DMRD-6.1.2-4 (no two sessions share an identifier)",
+            "different SessionIDs",
+            format!("{ids:?}"),
+        ))
     }
 }
 
 fn is_management(c: &Command) -> bool {
     matches!(
         c,
-        Command::Add(_) | Command::Copy(_) | Command::Delete(_) | Command::Exec(_) | Command::Get(_) | Command::Replace(_) | Command::Atomic(_) | Command::Sequence(_)
+        Command::Add(_)
+            | Command::Copy(_)
+            | Command::Delete(_)
+            | Command::Exec(_)
+            | Command::Get(_)
+            | Command::Replace(_)
+            | Command::Atomic(_)
+            | Command::Sequence(_)
     ) || matches!(c, Command::Alert(a) if a.code.is_some_and(|c| c.is_ui()))
 }
 
@@ -777,11 +1001,20 @@ async fn pkg0_valid(w: &mut DmWorld, _c: &Context) -> StepResult {
         .pkg0
         .last()
         .ok_or_else(|| Why::Error("no package #0 was received: add a When step".into()))?;
-    let n = dm_protocol::pkg0::decode(bytes)
-        .map_err(|e| fail("facts §7.1 (package #0 layout)", "a well-formed package #0", e))?;
+    let n = dm_protocol::pkg0::decode(bytes).map_err(|e| {
+        fail(
+            "facts §7.1 (package #0 layout)",
+            "a well-formed package #0",
+            e,
+        )
+    })?;
     let ctx = w.ctx()?;
     if n.server_id != ctx.profile.ixit.server_id {
-        return Err(fail("facts §7.1 (ServerID in the trigger)", &ctx.profile.ixit.server_id, &n.server_id));
+        return Err(fail(
+            "facts §7.1 (ServerID in the trigger)",
+            &ctx.profile.ixit.server_id,
+            &n.server_id,
+        ));
     }
     let creds = w
         .server_creds
@@ -876,14 +1109,16 @@ async fn results_differ(w: &mut DmWorld, c: &Context) -> StepResult {
 async fn got_alert(w: &mut DmWorld, c: &Context) -> StepResult {
     let (type_, data) = (arg(c, 1), arg(c, 2));
     let Some(ServerSide::Tester(t)) = &w.server else {
-        return Err(Why::Error("this check reads the tester server's records (client role)".into()));
+        return Err(Why::Error(
+            "this check reads the tester server's records (client role)".into(),
+        ));
     };
     let alerts = t.alerts(&w.dev_id)?;
     let found = alerts.iter().any(|a| {
         a.code == 1226
-            && a.items.iter().any(|i| {
-                i.type_.as_deref() == Some(type_) && i.data.as_deref() == Some(data)
-            })
+            && a.items
+                .iter()
+                .any(|i| i.type_.as_deref() == Some(type_) && i.data.as_deref() == Some(data))
     });
     if found {
         Ok(())
@@ -924,14 +1159,16 @@ async fn next_message_only(w: &mut DmWorld, c: &Context) -> StepResult {
                 continue;
             }
             // The answer is the next message from `p` referencing this one.
-            let answer = s.from(p).find(|a| {
-                statuses(a).any(|st| st.cmd == "SyncHdr" && st.msg_ref == m.msg_id())
-            });
+            let answer = s
+                .from(p)
+                .find(|a| statuses(a).any(|st| st.cmd == "SyncHdr" && st.msg_ref == m.msg_id()));
             let Some(a) = answer else { continue };
             checked += 1;
             let bad = a.commands().iter().find(|c| match c {
                 Command::Status(_) => false,
-                Command::Alert(al) => !al.code.is_some_and(|c| c.as_u16() == 1222 || c.as_u16() == 1223),
+                Command::Alert(al) => !al
+                    .code
+                    .is_some_and(|c| c.as_u16() == 1222 || c.as_u16() == 1223),
                 _ => true,
             });
             if let Some(b) = bad {
@@ -959,8 +1196,14 @@ async fn none_after_abort(w: &mut DmWorld, _c: &Context) -> StepResult {
             .iter()
             .any(|c| matches!(c, Command::Alert(a) if a.code.is_some_and(|c| c.as_u16() == 1223)))
     };
-    let Some(at) = s.messages.iter().position(|m| m.from == Party::Client && is_abort(m)) else {
-        return Err(Why::Error("the client did not abort (no Alert 1223 was sent)".into()));
+    let Some(at) = s
+        .messages
+        .iter()
+        .position(|m| m.from == Party::Client && is_abort(m))
+    else {
+        return Err(Why::Error(
+            "the client did not abort (no Alert 1223 was sent)".into(),
+        ));
     };
     for m in s.messages[at..].iter().filter(|m| m.from == Party::Server) {
         if let Some(cmd) = m.commands().iter().find(|c| is_management(c)) {
@@ -1047,7 +1290,7 @@ async fn results_large(w: &mut DmWorld, c: &Context) -> StepResult {
         .map_err(|e| Why::Error(format!("bad size: {e}")))?;
     let want = super::act::large_value(n);
     let got = assembled(w, uri);
-    if got.iter().any(|v| *v == want) {
+    if got.contains(&want) {
         Ok(())
     } else {
         let lens: Vec<usize> = got.iter().map(String::len).collect();

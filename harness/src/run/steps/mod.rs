@@ -96,6 +96,9 @@ macro_rules! def {
 }
 pub(crate) use def;
 
+/// The compiled patterns of every definition, by keyword.
+pub type Patterns = Vec<(Kind, Regex)>;
+
 /// Every step definition.
 pub fn definitions() -> Vec<Def> {
     let mut all = setup::defs();
@@ -106,7 +109,7 @@ pub fn definitions() -> Vec<Def> {
 
 /// The cucumber collection of [`definitions`], and their compiled patterns for checking
 /// scenarios before they run.
-pub fn collection() -> Result<(cucumber::step::Collection<DmWorld>, Vec<(Kind, Regex)>), String> {
+pub fn collection() -> Result<(cucumber::step::Collection<DmWorld>, Patterns), String> {
     let mut c = cucumber::step::Collection::new();
     let mut res = Vec::new();
     for d in definitions() {

@@ -15,17 +15,53 @@ use crate::run::world::{DmWorld, StepResult, Why};
 
 pub(super) fn defs() -> Vec<Def> {
     vec![
-        def!(Given, r"the client authenticates with (basic|md5|hmac)", client_auth),
-        def!(Given, r"the server authenticates with (basic|md5|hmac)", server_auth),
-        def!(Given, r"the server knows a wrong secret of the client", wrong_client_secret),
-        def!(Given, r"the server presents a wrong secret", wrong_server_secret),
-        def!(Given, r"the server expects a nonce the client does not know", unknown_nonce),
-        def!(Given, r"the (client|server) announces a (MaxMsgSize|MaxObjSize) of (\d+)", announce),
+        def!(
+            Given,
+            r"the client authenticates with (basic|md5|hmac)",
+            client_auth
+        ),
+        def!(
+            Given,
+            r"the server authenticates with (basic|md5|hmac)",
+            server_auth
+        ),
+        def!(
+            Given,
+            r"the server knows a wrong secret of the client",
+            wrong_client_secret
+        ),
+        def!(
+            Given,
+            r"the server presents a wrong secret",
+            wrong_server_secret
+        ),
+        def!(
+            Given,
+            r"the server expects a nonce the client does not know",
+            unknown_nonce
+        ),
+        def!(
+            Given,
+            r"the (client|server) announces a (MaxMsgSize|MaxObjSize) of (\d+)",
+            announce
+        ),
         def!(Given, r"the client speaks WBXML", wbxml),
-        def!(Given, r"the tester server misbehaves: (\w+)", tester_server_fault),
-        def!(Given, r"the tester client misbehaves: (\w+)", tester_client_fault),
+        def!(
+            Given,
+            r"the tester server misbehaves: (\w+)",
+            tester_server_fault
+        ),
+        def!(
+            Given,
+            r"the tester client misbehaves: (\w+)",
+            tester_client_fault
+        ),
         def!(Given, r"the client has an account on the server", account),
-        def!(Given, r"the tester client leaves package 1 open \(no Final\)", open_package1),
+        def!(
+            Given,
+            r"the tester client leaves package 1 open \(no Final\)",
+            open_package1
+        ),
     ]
 }
 
@@ -107,7 +143,9 @@ fn switch<T: serde::Serialize + serde::de::DeserializeOwned>(
         .ok_or_else(|| Why::Error("switches are not an object".into()))?;
     if !obj.contains_key(name) {
         let known: Vec<&String> = obj.keys().collect();
-        return Err(Why::Error(format!("unknown misbehaviour {name:?}; known: {known:?}")));
+        return Err(Why::Error(format!(
+            "unknown misbehaviour {name:?}; known: {known:?}"
+        )));
     }
     obj.insert(name.to_owned(), serde_json::Value::Bool(true));
     *target = serde_json::from_value(v).map_err(|e| Why::Error(e.to_string()))?;
@@ -137,7 +175,11 @@ async fn tester_client_fault(w: &mut DmWorld, c: &Context) -> StepResult {
         "garbage" => s.garbage = true,
         "drop_second" => s.drop_second = true,
         "bad_hmac" => s.bad_hmac = true,
-        other => return Err(Why::Error(format!("unknown tester client misbehaviour {other:?}"))),
+        other => {
+            return Err(Why::Error(format!(
+                "unknown tester client misbehaviour {other:?}"
+            )))
+        }
     }
     Ok(())
 }
@@ -202,7 +244,12 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
         "dmconf-device-secret",
     );
     w.server_creds = match w.setup.server_auth.as_deref() {
-        Some(k) => creds(ixit.server_auth.as_ref(), Some(k), "dmconf-server", "dmconf-server-secret"),
+        Some(k) => creds(
+            ixit.server_auth.as_ref(),
+            Some(k),
+            "dmconf-server",
+            "dmconf-server-secret",
+        ),
         None => None,
     };
     match ctx.role {
@@ -236,30 +283,30 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
                 },
             )
             .await?;
-            let iut = match &ctx.profile.adapter {
-                Adapter::Reference => ClientIut::Reference(
-                    ReferenceClient::new(
-                        &ctx.bin_dir.join(format!("dm-client{}", std::env::consts::EXE_SUFFIX)),
-                        &w.dir.join("iut"),
-                        ctx.step_timeout,
-                    )
-                    .with_faults(ctx.client_faults.clone()),
-                ),
-                Adapter::Exec { actions } => {
-                    ClientIut::Exec(ExecAdapter::new(actions.clone(), ctx.step_timeout))
-                }
-                Adapter::Manual { .. } => ClientIut::Manual(
-                    ctx.manual
-                        .clone()
-                        .ok_or_else(|| Why::Error("no manual adapter in the run".into()))?,
-                ),
-                Adapter::Http { .. } => {
-                    return Err(Why::Error(
+            let iut =
+                match &ctx.profile.adapter {
+                    Adapter::Reference => ClientIut::Reference(
+                        ReferenceClient::new(
+                            &ctx.bin_dir
+                                .join(format!("dm-client{}", std::env::consts::EXE_SUFFIX)),
+                            &w.dir.join("iut"),
+                            ctx.step_timeout,
+                        )
+                        .with_faults(ctx.client_faults.clone()),
+                    ),
+                    Adapter::Exec { actions } => {
+                        ClientIut::Exec(ExecAdapter::new(actions.clone(), ctx.step_timeout))
+                    }
+                    Adapter::Manual { .. } => ClientIut::Manual(
+                        ctx.manual
+                            .clone()
+                            .ok_or_else(|| Why::Error("no manual adapter in the run".into()))?,
+                    ),
+                    Adapter::Http { .. } => return Err(Why::Error(
                         "the http adapter drives servers; a client needs reference, exec or manual"
                             .into(),
-                    ))
-                }
-            };
+                    )),
+                };
             let mut values: BTreeMap<&'static str, String> = BTreeMap::from([
                 ("server_url", tester.url.clone()),
                 ("server_id", ixit.server_id.clone()),
@@ -305,10 +352,9 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
                     .transpose()?,
                 notify: vec![],
             };
-            iut.admin
-                .register_device(&device)
-                .await
-                .map_err(|e| Why::Inconclusive(format!("cannot register the tester's device: {e}")))?;
+            iut.admin.register_device(&device).await.map_err(|e| {
+                Why::Inconclusive(format!("cannot register the tester's device: {e}"))
+            })?;
             let expected_server = w.server_creds.as_ref().map(|c| Credentials {
                 secret: if w.setup.wrong_server_secret {
                     format!("{}-but-wrong", c.secret)

@@ -1,0 +1,178 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `dmconf run` against deliberately faulty peers and unusual profiles: the right scenarios
+//! fail with readable reasons, unclaimed features are not-applicable, an unreachable client
+//! is inconclusive, bad input is a usage error. Needs the workspace's `dm-client` and
+//! `dm-server` binaries (`cargo test --workspace` builds them).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use dmconf::run::mutants::run_mutants;
+use dmconf::run::{run, RunError, RunOptions};
+use dmconf::verdict::Verdict;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    assert!(
+        dir.join("dm-server").exists() && dir.join("dm-client").exists(),
+        "build the reference binaries first: cargo build --workspace"
+    );
+    dir
+}
+
+fn opts(profile: Option<PathBuf>, tags: Option<&str>) -> RunOptions {
+    RunOptions {
+        profile,
+        tags: tags.map(str::to_owned),
+        features: root().join("features"),
+        session_vectors: root().join("vectors/sessions"),
+        seed: Some(3),
+        timeout: Some(Duration::from_secs(20)),
+        concurrency: 4,
+        fail_fast: false,
+        bin_dir: bin_dir(),
+        bless: false,
+        server_faults: Vec::new(),
+        client_faults: Vec::new(),
+        progress: false,
+    }
+}
+
+#[test]
+fn a_client_that_sends_no_results_fails_the_get_scenarios_with_the_rule() {
+    let power = run_mutants(&opts(None, None), Some("no_results"), false).unwrap();
+    assert_eq!(power.mutants.len(), 1);
+    let m = &power.mutants[0];
+    let tree1 = m
+        .caught_by
+        .iter()
+        .find(|(id, _, _)| id == "TREE-001")
+        .expect("TREE-001 catches a client without Results");
+    assert_eq!(tree1.1, Verdict::Fail);
+    assert!(tree1.2.contains("Results"), "{}", tree1.2);
+    assert!(
+        tree1.2.contains("facts §"),
+        "the reason cites the rule: {}",
+        tree1.2
+    );
+    // Scenarios that need no Results are not blamed.
+    assert!(!m.caught_by.iter().any(|(id, _, _)| id == "TREE-002"));
+}
+
+#[test]
+fn a_server_that_accepts_wrong_credentials_fails_the_authentication_scenarios() {
+    let power = run_mutants(&opts(None, None), Some("accept_bad_credentials"), false).unwrap();
+    let m = &power.mutants[0];
+    let ids: Vec<&str> = m.caught_by.iter().map(|(id, _, _)| id.as_str()).collect();
+    assert!(ids.contains(&"AUTH-004"), "{ids:?}");
+    assert!(
+        ids.iter().all(|id| id.starts_with("AUTH-")),
+        "only authentication scenarios: {ids:?}"
+    );
+    let reason = &m.caught_by[0].2;
+    assert!(reason.contains("401") || reason.contains("407"), "{reason}");
+}
+
+fn write_profile(dir: &Path, body: &str) -> PathBuf {
+    let p = dir.join("profile.toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+#[test]
+fn unclaimed_features_are_not_applicable_and_never_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write_profile(
+        tmp.path(),
+        r#"
+[implementation]
+name = "no-ui"
+version = "1"
+vendor = "test"
+role = "dm-client"
+[ics]
+claims = ["auth.md5"]
+[ixit]
+dev_id = "IMEI:490154203237518"
+server_id = "dmconf-tester"
+client_auth = { type = "md5", name = "dmconf-device", secret = "device-secret-0123456789" }
+[adapter]
+kind = "reference"
+"#,
+    );
+    let (report, _) = run(&opts(Some(p), Some("@ui or @id:SESS-001")), "t").unwrap();
+    let ui: Vec<_> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.id.starts_with("UI-"))
+        .collect();
+    assert!(!ui.is_empty());
+    for s in &ui {
+        assert_eq!(s.verdict, Verdict::NotApplicable, "{}", s.id);
+        assert!(
+            s.reason.as_deref().unwrap().contains("ui-alerts"),
+            "{:?}",
+            s.reason
+        );
+    }
+    assert!(
+        ui.iter().all(|s| s.role == dmconf::profile::Role::Client),
+        "server scenarios are not listed"
+    );
+    let sess = report
+        .scenarios
+        .iter()
+        .find(|s| s.id == "SESS-001")
+        .unwrap();
+    assert_eq!(sess.verdict, Verdict::Pass);
+    assert_eq!(report.exit_code, 0);
+}
+
+#[test]
+fn a_client_whose_adapter_fails_is_inconclusive_not_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write_profile(
+        tmp.path(),
+        r#"
+[implementation]
+name = "broken-adapter"
+version = "1"
+vendor = "test"
+role = "dm-client"
+[ixit]
+dev_id = "IMEI:1"
+server_id = "dmconf-tester"
+step_timeout_secs = 5
+[adapter]
+kind = "exec"
+actions = { bootstrap = "true", start_session = "exit 3" }
+"#,
+    );
+    let (report, _) = run(&opts(Some(p), Some("@id:SESS-001")), "t").unwrap();
+    let s = &report.scenarios[0];
+    assert_eq!(s.verdict, Verdict::Inconclusive, "{:?}", s.reason);
+    assert!(
+        s.reason.as_deref().unwrap().contains("start_session"),
+        "{:?}",
+        s.reason
+    );
+    assert_eq!(
+        report.exit_code, 1,
+        "an inconclusive @must scenario fails the run"
+    );
+}
+
+#[test]
+fn bad_tag_expressions_and_missing_features_are_usage_errors() {
+    let err = run(&opts(None, Some("@a and and")), "t").unwrap_err();
+    assert!(matches!(err, RunError::Tags { .. }), "{err}");
+    let mut o = opts(None, None);
+    o.features = root().join("no-such-folder");
+    let err = run(&o, "t").unwrap_err();
+    assert!(matches!(err, RunError::Features { .. }), "{err}");
+}
