@@ -8,7 +8,7 @@ Feature: Authentication, seen from the client under test
     Given the client authenticates with md5
     And the client has an account on the server
     When the client starts a session
-    Then the server's first Status for the SyncHdr is 212
+    Then the server's last Status for the SyncHdr is 212
     And the session completes
 
   @id:AUTH-003 @req:DMRD-6.3.1-29 @client @must @ics:auth.basic
@@ -16,7 +16,7 @@ Feature: Authentication, seen from the client under test
     Given the client authenticates with basic
     And the client has an account on the server
     When the client starts a session
-    Then the server's first Status for the SyncHdr is 212
+    Then the server's last Status for the SyncHdr is 212
     And the session completes
 
   @id:AUTH-005 @req:DMRD-6.1.1.4-1 @client @must @ics:auth.hmac
@@ -25,8 +25,8 @@ Feature: Authentication, seen from the client under test
     And the client has an account on the server
     And the server queues a Get of "./DevInfo/Man"
     When the client starts a session
-    Then the server's first Status for the SyncHdr is 200
-    And the server's last Status for the SyncHdr is 200
+    Then the server's last Status for the SyncHdr is 200
+    And every Status from the server references a command it received
     And the session completes
 
   @id:AUTH-007 @req:DMRD-6.3.1-29 @client @must @ics:auth.md5
@@ -76,7 +76,7 @@ Feature: Authentication, seen from the client under test
     And the client has an account on the server
     And the server queues a Get of "./DevInfo/Man"
     When the client starts a session
-    Then the client's first Status for the SyncHdr is 212
+    Then the client's last Status for the SyncHdr is 212
     And the client returns Results for "./DevInfo/Man"
 
   @id:AUTH-017 @req:DMRD-6.3.1-29 @client @must @ics:auth.md5

@@ -8,7 +8,7 @@ Feature: Authentication, seen from the server under test
     Given the client authenticates with md5
     And the client has an account on the server
     When the client starts a session
-    Then the server's first Status for the SyncHdr is 212
+    Then the server's last Status for the SyncHdr is 212
     And the session completes
 
   @id:AUTH-004 @req:DMRD-6.3.4-2,DMRD-6.1.1.1-1 @server @must @ics:auth.md5
@@ -46,7 +46,7 @@ Feature: Authentication, seen from the server under test
     Given the client authenticates with basic
     And the client has an account on the server
     When the client starts a session
-    Then the server's first Status for the SyncHdr is 212
+    Then the server's last Status for the SyncHdr is 212
     And the session completes
 
   @id:AUTH-012 @req:DMRD-6.1.1.4-1 @server @must @ics:auth.hmac
@@ -55,8 +55,8 @@ Feature: Authentication, seen from the server under test
     And the client has an account on the server
     And the server queues a Get of "./DevInfo/Man"
     When the client starts a session
-    Then the server's first Status for the SyncHdr is 200
-    And the server's last Status for the SyncHdr is 200
+    Then the server's last Status for the SyncHdr is 200
+    And every Status from the server references a command it received
     And the session completes
 
   @id:AUTH-014 @req:DMRD-6.1.1.1-2 @server @must @ics:auth.md5
@@ -75,7 +75,7 @@ Feature: Authentication, seen from the server under test
     And the client has an account on the server
     And the server queues a Get of "./DevInfo/Man"
     When the client starts a session
-    Then the client's first Status for the SyncHdr is 212
+    Then the client's last Status for the SyncHdr is 212
     And the server records the result "dmconf"
 
   @id:AUTH-018 @req:DMRD-6.1.1.1-2,DMRD-6.3.4-27 @server @must @ics:auth.md5

@@ -27,7 +27,7 @@ fn bin_dir() -> PathBuf {
 
 fn opts(profile: Option<PathBuf>, tags: Option<&str>) -> RunOptions {
     RunOptions {
-        profile,
+        profiles: profile.into_iter().collect(),
         tags: tags.map(str::to_owned),
         features: root().join("features"),
         session_vectors: root().join("vectors/sessions"),
@@ -175,4 +175,59 @@ fn bad_tag_expressions_and_missing_features_are_usage_errors() {
     o.features = root().join("no-such-folder");
     let err = run(&o, "t").unwrap_err();
     assert!(matches!(err, RunError::Features { .. }), "{err}");
+}
+
+#[test]
+fn two_implementations_run_against_each_other_through_the_relay() {
+    let profiles = root().join("harness/profiles");
+    let mut o = opts(None, None);
+    o.profiles = vec![
+        profiles.join("reference-server.toml"),
+        profiles.join("reference-client.toml"),
+    ];
+    let (report, _) = run(&o, "interop").unwrap();
+    assert_eq!(report.implementations.len(), 2);
+    assert_eq!(report.exit_code, 0, "{:?}", report.totals);
+    let pass = report
+        .scenarios
+        .iter()
+        .filter(|s| s.verdict == Verdict::Pass)
+        .count();
+    assert!(pass >= 70, "{:?}", report.totals);
+    // Both roles are judged in one run, each scenario on the relayed exchange.
+    for role in [dmconf::profile::Role::Client, dmconf::profile::Role::Server] {
+        assert!(report
+            .scenarios
+            .iter()
+            .any(|s| s.role == role && s.verdict == Verdict::Pass && !s.transcript.is_empty()));
+    }
+    // What needs a scripted tester is not applicable, with the reason.
+    for s in report
+        .scenarios
+        .iter()
+        .filter(|s| s.verdict == Verdict::NotApplicable)
+    {
+        let r = s.reason.as_deref().unwrap();
+        assert!(
+            r.contains("tester") || r.contains("interop"),
+            "{}: {r}",
+            s.id
+        );
+    }
+}
+
+#[test]
+fn two_profiles_of_one_role_are_a_usage_error() {
+    let profiles = root().join("harness/profiles");
+    let mut o = opts(None, None);
+    o.profiles = vec![
+        profiles.join("reference-client.toml"),
+        profiles.join("reference-client.toml"),
+    ];
+    let err = run(&o, "t").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("one dm-client profile and one dm-server"),
+        "{err}"
+    );
 }

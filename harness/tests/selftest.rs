@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         }
     };
     let opts = RunOptions {
-        profile: None,
+        profiles: Vec::new(),
         tags: None,
         features: root.join("features"),
         session_vectors: root.join("vectors/sessions"),

@@ -36,6 +36,18 @@ pub struct Answer {
     pub status: u16,
     /// Body.
     pub body: Vec<u8>,
+    /// Its headers, names in lower case, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Answer {
+    /// The first header called `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Send `method url` with `body` of `content_type` (none when `None`) and read the answer.
@@ -43,6 +55,20 @@ pub async fn request(
     method: &str,
     url: &str,
     content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Result<Answer, HttpClientError> {
+    let headers: Vec<(String, String)> = content_type
+        .map(|ct| ("content-type".to_owned(), ct.to_owned()))
+        .into_iter()
+        .collect();
+    request_with(method, url, &headers, body).await
+}
+
+/// [`request`] with any request headers (e.g. `x-syncml-hmac` when relaying a DM message).
+pub async fn request_with(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
     body: Vec<u8>,
 ) -> Result<Answer, HttpClientError> {
     let bad = |reason: String| HttpClientError::Url {
@@ -75,8 +101,8 @@ pub async fn request(
         .method(method)
         .uri(path)
         .header(hyper::header::HOST, format!("{host}:{port}"));
-    if let Some(ct) = content_type {
-        req = req.header(hyper::header::CONTENT_TYPE, ct);
+    for (name, value) in headers {
+        req = req.header(name.as_str(), value.as_str());
     }
     let req = req
         .body(Full::new(Bytes::from(body)))
@@ -86,6 +112,16 @@ pub async fn request(
         .await
         .map_err(|e| io(e.to_string()))?;
     let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
     let body = resp
         .into_body()
         .collect()
@@ -93,7 +129,11 @@ pub async fn request(
         .map_err(|e| io(e.to_string()))?
         .to_bytes()
         .to_vec();
-    Ok(Answer { status, body })
+    Ok(Answer {
+        status,
+        body,
+        headers,
+    })
 }
 
 /// `s` as one URL path segment: everything but unreserved characters percent-encoded

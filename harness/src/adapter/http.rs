@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use dm_server::http_client::{path_segment, request, HttpClientError};
-use dm_server::model::{Device, Job, JobSpec, NotifyOutcome, NotifyRequest};
+use dm_server::model::{AlertRecord, Device, Job, JobSpec, NotifyOutcome, NotifyRequest};
 use serde::de::DeserializeOwned;
 
 use super::AdapterError;
@@ -121,6 +121,27 @@ impl HttpAdapter {
             .call("job_status", "GET", &format!("/jobs/{id}"), None, &[200])
             .await?;
         Self::parse("job_status", &body)
+    }
+
+    /// The alerts the device sent (`GET /devices/{dev_id}/alerts`), newest last.
+    pub async fn alerts(&self, dev_id: &str) -> Result<Vec<AlertRecord>, AdapterError> {
+        let path = format!("/devices/{}/alerts", path_segment(dev_id));
+        let (_, body) = self.call("alerts", "GET", &path, None, &[200]).await?;
+        Self::parse("alerts", &body)
+    }
+
+    /// Cancel a job that was not sent (`DELETE /jobs/{id}`); a job already sent or done is
+    /// left as it is (409).
+    pub async fn cancel_job(&self, id: u64) -> Result<(), AdapterError> {
+        self.call(
+            "cancel_job",
+            "DELETE",
+            &format!("/jobs/{id}"),
+            None,
+            &[200, 409],
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Poll a job until `done` says so or `within` has passed (then `Timeout`).

@@ -4,7 +4,7 @@
 //!
 //! - [`exec`]: one command template per action;
 //! - [`http`]: a server implementing the admin API contract (docs/admin-api.md);
-//! - [`reference`]: the bundled reference client as a process, through [`exec`];
+//! - [`reference`](mod@reference): the bundled reference client as a process, through [`exec`];
 //! - [`manual`]: a person at an interop event, prompted with a deadline.
 
 pub mod exec;

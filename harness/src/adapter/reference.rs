@@ -196,6 +196,19 @@ impl ReferenceClient {
                 .map(|f| format!("{f} = true\n"))
                 .collect::<String>(),
         );
+        // A device bootstrapped again keeps counting its sessions (facts §1.3: no two of its
+        // sessions share a SessionID): the previous state's counter is carried over.
+        let state = self.dir.join("state");
+        let next_session = std::fs::read_to_string(state.join("state.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v.get("next_session").cloned());
+        if state.exists() {
+            std::fs::remove_dir_all(&state).map_err(|e| AdapterError::Spawn {
+                action: "bootstrap".into(),
+                reason: format!("cannot reset {}: {e}", state.display()),
+            })?;
+        }
         let path = self.dir.join("profile.toml");
         std::fs::create_dir_all(&self.dir)
             .and_then(|()| std::fs::write(&path, profile))
@@ -203,7 +216,24 @@ impl ReferenceClient {
                 action: "bootstrap".into(),
                 reason: format!("cannot write {}: {e}", path.display()),
             })?;
-        self.exec.perform("bootstrap", &self.values())
+        let out = self.exec.perform("bootstrap", &self.values())?;
+        if let Some(n) = next_session {
+            let file = state.join("state.json");
+            let carried = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|mut v| {
+                    v.as_object_mut()?.insert("next_session".into(), n);
+                    Some(v.to_string())
+                });
+            if let Some(text) = carried {
+                std::fs::write(&file, text).map_err(|e| AdapterError::Spawn {
+                    action: "bootstrap".into(),
+                    reason: format!("cannot write {}: {e}", file.display()),
+                })?;
+            }
+        }
+        Ok(out)
     }
 
     /// One client-initiated session.

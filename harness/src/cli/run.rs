@@ -20,13 +20,14 @@ failed or was inconclusive; 2 a harness or usage error.\nGuides: docs/vendor-gui
 docs/interop-guide.md; profiles: docs/profiles.md"
 )]
 pub struct RunArgs {
-    /// The implementation's profile (TOML, docs/profiles.md); none: the self-test.
+    /// The implementation's profile (TOML, docs/profiles.md); none: the self-test. Give two
+    /// (a dm-client and a dm-server) to run them against each other (interop).
     #[arg(long, value_name = "FILE")]
-    profile: Option<PathBuf>,
+    profile: Vec<PathBuf>,
     /// Only scenarios matching this tag expression, e.g. "@auth and not @may".
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
-    /// Reports go to DIR/<run-id>/.
+    /// Reports go to `DIR/<run-id>/`.
     #[arg(long, value_name = "DIR", default_value = "reports/runs")]
     report_dir: PathBuf,
     /// Seed of every random choice (nonces, session ids): the same seed replays a run.
@@ -81,7 +82,7 @@ impl RunArgs {
     /// The run options these arguments ask for.
     pub fn options(&self) -> RunOptions {
         RunOptions {
-            profile: self.profile.clone(),
+            profiles: self.profile.clone(),
             tags: self.tags.clone(),
             features: self.features.clone(),
             session_vectors: self.session_vectors.clone(),
@@ -195,7 +196,7 @@ pub fn mutants(args: MutantsArgs) -> Result<(), Failure> {
         }
     }
     let opts = RunOptions {
-        profile: None,
+        profiles: Vec::new(),
         tags: None,
         features: args.features.clone(),
         session_vectors: args.session_vectors.clone(),

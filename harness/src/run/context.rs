@@ -12,10 +12,13 @@ use crate::profile::{Profile, Role};
 
 /// The context of one suite run (one IUT).
 pub struct RunContext {
-    /// The role under test.
+    /// The role under test (an interop run tests both: see [`RunContext::client_profile`]).
     pub role: Role,
-    /// The IUT's profile.
+    /// The IUT's profile (an interop run: the server's).
     pub profile: Profile,
+    /// An interop run: the client under test's profile. The two implementations talk to
+    /// each other through the harness's recording relay; no tester is involved.
+    pub client_profile: Option<Profile>,
     /// Every step's deadline.
     pub step_timeout: Duration,
     /// The run's seed; each scenario derives its own from it and its id.
@@ -80,6 +83,7 @@ impl RunContext {
                 .timeout
                 .unwrap_or(Duration::from_secs(profile.ixit.step_timeout_secs)),
             profile,
+            client_profile: None,
             seed: s.seed,
             work: s.work,
             bin_dir: s.bin_dir,
@@ -89,6 +93,21 @@ impl RunContext {
             bless: s.bless,
             manual,
             counter: AtomicU64::new(0),
+        }
+    }
+
+    /// An interop run between two implementations.
+    pub fn interop(&self) -> bool {
+        self.client_profile.is_some()
+    }
+
+    /// The profile of the implementation playing `role`, if one does.
+    pub fn profile_for(&self, role: Role) -> Option<&Profile> {
+        match (&self.client_profile, role) {
+            (Some(c), Role::Client) => Some(c),
+            (Some(_), Role::Server) => Some(&self.profile),
+            (None, r) if r == self.role => Some(&self.profile),
+            _ => None,
         }
     }
 

@@ -16,6 +16,7 @@
 pub mod client_side;
 pub mod context;
 pub mod mutants;
+pub mod proxy;
 pub mod server_side;
 pub mod steps;
 pub mod world;
@@ -43,8 +44,9 @@ pub const REFERENCE_SERVER_PROFILE: &str = include_str!("../../profiles/referenc
 /// What `dmconf run` was asked.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// The IUT's profile; `None` runs the self-test.
-    pub profile: Option<PathBuf>,
+    /// The IUT's profile; none runs the self-test; two (a client and a server) run the
+    /// implementations against each other (interop, docs/interop-guide.md).
+    pub profiles: Vec<PathBuf>,
     /// A cucumber tag expression selecting scenarios (e.g. `@auth and not @may`).
     pub tags: Option<String>,
     /// The features folder.
@@ -102,8 +104,10 @@ pub enum RunError {
 /// The results of one suite run.
 #[derive(Debug)]
 pub struct SuiteResult {
-    /// The IUT.
+    /// The IUT (an interop run: the server).
     pub profile: Profile,
+    /// An interop run: the client.
+    pub client_profile: Option<Profile>,
     /// Every scenario.
     pub scenarios: Vec<ScenarioReport>,
     /// Cucumber JSON of the scenarios that ran.
@@ -123,9 +127,14 @@ pub fn run(
     let started_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let profiles = match &opts.profile {
-        Some(p) => vec![Profile::load(p)?],
-        None => vec![
+    let loaded: Vec<Profile> = opts
+        .profiles
+        .iter()
+        .map(|p| Profile::load(p))
+        .collect::<Result<_, _>>()?;
+    // Each suite run: (the IUT or interop server, the interop client).
+    let suites: Vec<(Profile, Option<Profile>)> = match loaded.len() {
+        0 => vec![
             Profile::from_toml(
                 REFERENCE_CLIENT_PROFILE,
                 Path::new("profiles/reference-client.toml"),
@@ -134,7 +143,33 @@ pub fn run(
                 REFERENCE_SERVER_PROFILE,
                 Path::new("profiles/reference-server.toml"),
             )?,
-        ],
+        ]
+        .into_iter()
+        .map(|p| (p, None))
+        .collect(),
+        1 => loaded.into_iter().map(|p| (p, None)).collect(),
+        2 => {
+            let mut it = loaded.into_iter();
+            let (a, b) = match (it.next(), it.next()) {
+                (Some(a), Some(b)) => (a, b),
+                _ => return Err(RunError::Setup("two profiles expected".into())),
+            };
+            let (client, server) = match (a.implementation.role, b.implementation.role) {
+                (Role::Client, Role::Server) => (a, b),
+                (Role::Server, Role::Client) => (b, a),
+                _ => {
+                    return Err(RunError::Setup(
+                        "an interop run needs one dm-client profile and one dm-server profile".into(),
+                    ))
+                }
+            };
+            vec![(server, Some(client))]
+        }
+        n => {
+            return Err(RunError::Setup(format!(
+                "{n} profiles given: give one (test an implementation), two (a client and a server: interop) or none (self-test)"
+            )))
+        }
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -144,8 +179,11 @@ pub fn run(
     let mut scenarios = Vec::new();
     let mut cucumber_json = Vec::new();
     let mut implementations = Vec::new();
-    for profile in profiles {
-        let r = rt.block_on(run_suite(opts, profile, seed))?;
+    for (profile, client) in suites {
+        let r = rt.block_on(run_suite(opts, profile, client, seed))?;
+        if let Some(c) = &r.client_profile {
+            implementations.push(c.implementation.clone());
+        }
         implementations.push(r.profile.implementation.clone());
         scenarios.extend(r.scenarios);
         cucumber_json.extend(r.cucumber_json);
@@ -166,9 +204,8 @@ pub fn run(
 struct Selection {
     tags: Option<gherkin::tagexpr::TagOperation>,
     patterns: Vec<(steps::Kind, regex::Regex)>,
-    profile: Profile,
+    ctx: Arc<RunContext>,
     not_run: Arc<Mutex<Vec<ScenarioReport>>>,
-    seed_of: Arc<RunContext>,
 }
 
 fn rel_path(feature: &gherkin::Feature) -> String {
@@ -212,12 +249,12 @@ impl Selection {
             name: sc.name.clone(),
             feature: rel_path(feature),
             reqs: tags.map(|t| t.reqs.clone()).unwrap_or_default(),
-            role: tags.map_or(self.profile.implementation.role, |t| t.role),
+            role: tags.map_or(self.ctx.role, |t| t.role),
             level: tags.map_or(crate::verdict::Level::Must, |t| t.level),
             verdict,
             reason: Some(reason),
             duration_ms: 0,
-            seed: tags.map_or(0, |t| self.seed_of.scenario_seed(&t.id)),
+            seed: tags.map_or(0, |t| self.ctx.scenario_seed(&t.id)),
             transcript: Vec::new(),
             diffs: Vec::new(),
         };
@@ -254,11 +291,34 @@ impl Selection {
                 return false;
             }
         };
-        if let Err(why) = parsed.applies_to(&self.profile) {
-            // A scenario for the other role is simply not part of this IUT's run.
-            if parsed.role == self.profile.implementation.role {
-                self.unrun(feature, sc, Some(&parsed), Verdict::NotApplicable, why);
+        // A scenario for a role no implementation plays is simply not part of the run.
+        let Some(judged) = self.ctx.profile_for(parsed.role) else {
+            return false;
+        };
+        let mut applies = parsed.applies_to(judged);
+        // Between two implementations, both must claim what the scenario needs.
+        if let (Ok(()), Some(other)) = (
+            &applies,
+            self.ctx.profile_for(match parsed.role {
+                Role::Client => Role::Server,
+                Role::Server => Role::Client,
+            }),
+        ) {
+            let missing: Vec<&str> = parsed
+                .needs
+                .iter()
+                .filter(|f| !other.claims(**f))
+                .map(|f| f.name())
+                .collect();
+            if !missing.is_empty() {
+                applies = Err(format!(
+                    "the other implementation does not claim {} in its ICS",
+                    missing.join(", ")
+                ));
             }
+        }
+        if let Err(why) = applies {
+            self.unrun(feature, sc, Some(&parsed), Verdict::NotApplicable, why);
             return false;
         }
         let background = feature.background.iter().flat_map(|b| &b.steps);
@@ -295,6 +355,7 @@ impl Selection {
 pub async fn run_suite(
     opts: &RunOptions,
     profile: Profile,
+    client_profile: Option<Profile>,
     seed: u64,
 ) -> Result<SuiteResult, RunError> {
     let tags = match &opts.tags {
@@ -316,12 +377,15 @@ pub async fn run_suite(
     let step_timeout = opts
         .timeout
         .unwrap_or(Duration::from_secs(profile.ixit.step_timeout_secs));
-    let manual = match &profile.adapter {
-        Adapter::Manual { timeout_secs } => Some(Arc::new(Mutex::new(ManualAdapter::terminal(
-            Duration::from_secs(*timeout_secs),
-        )))),
-        _ => None,
-    };
+    let manual = [Some(&profile), client_profile.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(|p| match &p.adapter {
+            Adapter::Manual { timeout_secs } => Some(Arc::new(Mutex::new(
+                ManualAdapter::terminal(Duration::from_secs(*timeout_secs)),
+            ))),
+            _ => None,
+        });
     let server_iut = match (profile.implementation.role, &profile.adapter) {
         (Role::Server, Adapter::Reference) => {
             let bin = opts.bin_dir.join(format!("dm-server{}", std::env::consts::EXE_SUFFIX));
@@ -344,7 +408,7 @@ pub async fn run_suite(
         }
         (Role::Client, _) => None,
     };
-    let ctx = Arc::new(RunContext::new(
+    let mut ctx = RunContext::new(
         profile.clone(),
         ContextSettings {
             timeout: opts.timeout,
@@ -357,16 +421,17 @@ pub async fn run_suite(
         },
         server_iut,
         manual,
-    ));
+    );
+    ctx.client_profile = client_profile.clone();
+    let ctx = Arc::new(ctx);
     let (collection, patterns) = steps::collection().map_err(RunError::Setup)?;
     let not_run = Arc::new(Mutex::new(Vec::new()));
     let ran = Arc::new(Mutex::new(Vec::new()));
     let selection = Selection {
         tags,
         patterns,
-        profile: profile.clone(),
+        ctx: ctx.clone(),
         not_run: not_run.clone(),
-        seed_of: ctx.clone(),
     };
     if !opts.features.is_dir() {
         return Err(RunError::Features {
@@ -377,6 +442,15 @@ pub async fn run_suite(
     let json_path = work.path().join("cucumber.json");
     let json_file = std::fs::File::create(&json_path)
         .map_err(|e| RunError::Setup(format!("cannot write {}: {e}", json_path.display())))?;
+    // One device under test (a vendor's client, or any interop run) takes one scenario at a
+    // time; the reference client gets a fresh device per scenario.
+    let one_device = client_profile.is_some()
+        || (profile.implementation.role == Role::Client && profile.adapter != Adapter::Reference);
+    let concurrency = if one_device {
+        1
+    } else {
+        opts.concurrency.max(1)
+    };
     let before_ctx = ctx.clone();
     let after_ran = ran.clone();
     let progress = opts.progress;
@@ -387,14 +461,14 @@ pub async fn run_suite(
     )
     .steps(collection)
     .with_default_cli()
-    .max_concurrent_scenarios(opts.concurrency.max(1))
+    .max_concurrent_scenarios(concurrency)
     .before(move |feature, rule, sc, w: &mut DmWorld| {
         let ctx = before_ctx.clone();
         Box::pin(async move {
             let tags = all_tags(feature, rule, sc);
-            w.id = ScenarioTags::parse(tags.iter().map(String::as_str))
-                .map(|t| t.id)
-                .unwrap_or_default();
+            let parsed = ScenarioTags::parse(tags.iter().map(String::as_str)).ok();
+            w.id = parsed.as_ref().map(|t| t.id.clone()).unwrap_or_default();
+            w.scenario_role = parsed.map(|t| t.role);
             w.n = ctx.next();
             w.seed = ctx.scenario_seed(&w.id);
             w.dir = ctx.work.join(format!("{:03}-{}", w.n, w.id));
@@ -405,6 +479,14 @@ pub async fn run_suite(
     .after(move |feature, rule, sc, ev, w: Option<&mut DmWorld>| {
         let ran = after_ran.clone();
         Box::pin(async move {
+            // Jobs the scenario left unsent must not reach a later scenario's session.
+            if let Some(w) = w.as_ref() {
+                if let Some(server_side::ServerSide::Iut(s)) = &w.server {
+                    for id in &w.jobs {
+                        let _ = s.admin.cancel_job(*id).await;
+                    }
+                }
+            }
             let report = scenario_report(feature, rule, sc, ev, w);
             if progress {
                 eprintln!(
@@ -442,6 +524,7 @@ pub async fn run_suite(
         .unwrap_or_default();
     Ok(SuiteResult {
         profile,
+        client_profile,
         scenarios,
         cucumber_json,
     })

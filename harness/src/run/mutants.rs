@@ -95,7 +95,7 @@ pub fn run_mutants(
     let mut baseline_passed = 0;
     for role in [Role::Client, Role::Server] {
         let base = rt
-            .block_on(run_suite(&quiet, profile(role)?, seed))?
+            .block_on(run_suite(&quiet, profile(role)?, None, seed))?
             .scenarios;
         let passed: Vec<&ScenarioReport> =
             base.iter().filter(|s| s.verdict == Verdict::Pass).collect();
@@ -118,7 +118,9 @@ pub fn run_mutants(
                 Role::Client => o.client_faults = vec![fault.clone()],
                 Role::Server => o.server_faults = vec![fault.clone()],
             }
-            let with = rt.block_on(run_suite(&o, profile(role)?, seed))?.scenarios;
+            let with = rt
+                .block_on(run_suite(&o, profile(role)?, None, seed))?
+                .scenarios;
             let caught_by: Vec<(String, Verdict, String)> = with
                 .iter()
                 .filter(|s| s.verdict != Verdict::Pass && passed.iter().any(|p| p.id == s.id))

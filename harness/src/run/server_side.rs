@@ -342,6 +342,14 @@ impl ServerSide {
         }
     }
 
+    /// The alerts the device sent, as the server recorded them.
+    pub async fn alerts(&self, dev_id: &str) -> Result<Vec<dm_server::model::AlertRecord>, Why> {
+        match self {
+            ServerSide::Tester(t) => t.alerts(dev_id),
+            ServerSide::Iut(s) => s.admin.alerts(dev_id).await.map_err(adapter),
+        }
+    }
+
     /// Ask the server to send a package #0.
     pub async fn notify(&self, dev_id: &str, req: &NotifyRequest) -> Result<NotifyOutcome, Why> {
         match self {

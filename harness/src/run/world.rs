@@ -176,6 +176,10 @@ pub struct DmWorld {
     pub n: u64,
     /// The scenario's `@id:`.
     pub id: String,
+    /// The scenario's role tag: the implementation it judges.
+    pub scenario_role: Option<Role>,
+    /// Interop runs: the relay between the two implementations.
+    pub relay: Option<super::proxy::Relay>,
     /// Its scratch directory.
     pub dir: PathBuf,
     /// When it started.
@@ -233,9 +237,19 @@ impl DmWorld {
             .ok_or_else(|| Why::Error("the scenario has no run context".into()))
     }
 
-    /// The role under test.
+    /// The role the scenario judges (its role tag).
     pub fn role(&self) -> Result<Role, Why> {
-        Ok(self.ctx()?.role)
+        self.scenario_role
+            .ok_or_else(|| Why::Error("the scenario has no role tag".into()))
+    }
+
+    /// The peer the scenario does not judge: the tester, or in an interop run the other
+    /// implementation.
+    pub fn other_party(&self) -> Party {
+        match self.scenario_role {
+            Some(Role::Client) => Party::Server,
+            _ => Party::Client,
+        }
     }
 
     /// The last session observed.
@@ -255,10 +269,7 @@ impl DmWorld {
 
     /// The exchange for the report, seen from the tester (`sent` = the tester sent it).
     pub fn transcript(&self) -> Vec<TranscriptEntry> {
-        let tester = match self.ctx.as_ref().map(|c| c.role) {
-            Some(Role::Client) => Party::Server,
-            _ => Party::Client,
-        };
+        let tester = self.other_party();
         self.sessions
             .iter()
             .flat_map(|s| &s.messages)

@@ -304,6 +304,23 @@ async fn session(
             w.sessions.extend(new);
             Ok(())
         }
+        (Some(ClientSide::Iut(iut, _)), Some(ServerSide::Iut(_))) => {
+            // Interop: the two implementations talk through the relay, which recorded it.
+            iut.perform(action, values).await?;
+            let relay = w
+                .relay
+                .as_mut()
+                .ok_or_else(|| Why::Error("an interop scenario without its relay".into()))?;
+            let new = relay.new_sessions();
+            if new.is_empty() {
+                return Err(Why::Inconclusive(format!(
+                    "the client's `{action}` action succeeded but no session went through the relay at {}",
+                    relay.url
+                )));
+            }
+            w.sessions.extend(new);
+            Ok(())
+        }
         (Some(ClientSide::Tester(tester)), Some(ServerSide::Iut(_))) => {
             let script = w.setup.tester_client.clone();
             let observed = tester.session(alerts, &script, false, None, seed).await?;
@@ -360,6 +377,11 @@ async fn wake_udp(w: &mut DmWorld, _c: &Context) -> StepResult {
     if w.role()? != Role::Server {
         return Err(Why::Error(
             "waking the client over UDP tests a server".into(),
+        ));
+    }
+    if w.ctx()?.interop() {
+        return Err(Why::NotApplicable(
+            "the harness listens for the package #0 as the device; in an interop run the client under test does".into(),
         ));
     }
     let ctx = w.ctx()?;

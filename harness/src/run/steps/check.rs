@@ -357,9 +357,16 @@ async fn status_refs(w: &mut DmWorld, c: &Context) -> StepResult {
 async fn hdr_status_first(w: &mut DmWorld, c: &Context) -> StepResult {
     let p = from(c, 1);
     for s in &w.sessions {
-        // The client's package 1 answers nothing; every later message answers one.
-        let skip = usize::from(p == Party::Client);
-        for m in s.from(p).skip(skip) {
+        // A client's package 1 (Alert 1200/1201, also when resent after a challenge,
+        // facts §6.2) answers nothing; every other message answers one.
+        let package1 = |m: &Msg| {
+            p == Party::Client
+                && m.commands().iter().any(|c| {
+                    matches!(c, Command::Alert(a)
+                        if a.code.is_some_and(|c| c.as_u16() == 1200 || c.as_u16() == 1201))
+                })
+        };
+        for m in s.from(p).filter(|m| !package1(m)) {
             let first = m.commands().first();
             let ok = matches!(first, Some(Command::Status(st)) if st.cmd == "SyncHdr");
             if !ok {
@@ -936,11 +943,7 @@ async fn fits(w: &mut DmWorld, c: &Context) -> StepResult {
 /// A check on what the tester sends is a precondition, not a verdict on the IUT: when it
 /// does not hold, the scenario could not exercise its rule (`inconclusive`).
 fn precondition(w: &DmWorld, p: Party, why: Why) -> Why {
-    let tester = match w.ctx.as_ref().map(|c| c.role) {
-        Some(crate::profile::Role::Client) => Party::Server,
-        _ => Party::Client,
-    };
-    if p == tester {
+    if p == w.other_party() {
         Why::Inconclusive(format!("the scenario's precondition does not hold: {why}"))
     } else {
         why
@@ -1040,6 +1043,11 @@ async fn pkg0_valid(w: &mut DmWorld, _c: &Context) -> StepResult {
 
 async fn vector(w: &mut DmWorld, _c: &Context) -> StepResult {
     let ctx = w.ctx()?;
+    if ctx.interop() {
+        return Err(Why::NotApplicable(
+            "golden session vectors record an exchange with the reference tester; an interop run has none".into(),
+        ));
+    }
     let server_url = match &w.server {
         Some(ServerSide::Tester(t)) => t.url.clone(),
         Some(ServerSide::Iut(i)) => i.dm_url.clone(),
@@ -1064,7 +1072,7 @@ async fn vector(w: &mut DmWorld, _c: &Context) -> StepResult {
             server_url,
         },
     );
-    let name = format!("{}-{}", w.id, ctx.role.tag());
+    let name = format!("{}-{}", w.id, w.role()?.tag());
     match sessions::compare(&ctx.session_vectors, &name, &text, ctx.bless) {
         Ok(None) => Ok(()),
         Ok(Some(diff)) => {
@@ -1108,12 +1116,11 @@ async fn results_differ(w: &mut DmWorld, c: &Context) -> StepResult {
 
 async fn got_alert(w: &mut DmWorld, c: &Context) -> StepResult {
     let (type_, data) = (arg(c, 1), arg(c, 2));
-    let Some(ServerSide::Tester(t)) = &w.server else {
-        return Err(Why::Error(
-            "this check reads the tester server's records (client role)".into(),
-        ));
-    };
-    let alerts = t.alerts(&w.dev_id)?;
+    let server = w
+        .server
+        .as_ref()
+        .ok_or_else(|| Why::Error("no server".into()))?;
+    let alerts = server.alerts(&w.dev_id).await?;
     let found = alerts.iter().any(|a| {
         a.code == 1226
             && a.items
@@ -1156,6 +1163,14 @@ async fn next_message_only(w: &mut DmWorld, c: &Context) -> StepResult {
     for s in &w.sessions {
         for m in s.from(p.other()) {
             if m.msg.as_ref().is_none_or(|x| x.body.final_) {
+                continue;
+            }
+            // A message asking for the next part of `p`'s own package (Alert 1222) is
+            // answered with that part, not with statuses only.
+            let asks_next = m.commands().iter().any(
+                |c| matches!(c, Command::Alert(a) if a.code.is_some_and(|c| c.as_u16() == 1222)),
+            );
+            if asks_next {
                 continue;
             }
             // The answer is the next message from `p` referencing this one.

@@ -65,7 +65,14 @@ pub(super) fn defs() -> Vec<Def> {
     ]
 }
 
+/// Steps that configure the reference peer in tester mode: only for scenarios of `role`, and
+/// not applicable between two implementations (an interop run has no tester to script).
 fn only(w: &DmWorld, role: Role, what: &str) -> StepResult {
+    if w.ctx()?.interop() {
+        return Err(Why::NotApplicable(format!(
+            "`{what}` scripts the reference tester; an interop run has none"
+        )));
+    }
     if w.role()? == role {
         Ok(())
     } else {
@@ -97,6 +104,12 @@ async fn wrong_server_secret(w: &mut DmWorld, _c: &Context) -> StepResult {
 }
 
 async fn unknown_nonce(w: &mut DmWorld, _c: &Context) -> StepResult {
+    let role = w.role()?;
+    only(
+        w,
+        role,
+        "the server expects a nonce the client does not know",
+    )?;
     w.setup.unknown_nonce = true;
     Ok(())
 }
@@ -252,6 +265,9 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
         ),
         None => None,
     };
+    if let Some(client) = ctx.client_profile.clone() {
+        return interop_account(w, &client).await;
+    }
     match ctx.role {
         Role::Client => {
             w.dev_id = ixit.dev_id.clone();
@@ -283,46 +299,8 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
                 },
             )
             .await?;
-            let iut =
-                match &ctx.profile.adapter {
-                    Adapter::Reference => ClientIut::Reference(
-                        ReferenceClient::new(
-                            &ctx.bin_dir
-                                .join(format!("dm-client{}", std::env::consts::EXE_SUFFIX)),
-                            &w.dir.join("iut"),
-                            ctx.step_timeout,
-                        )
-                        .with_faults(ctx.client_faults.clone()),
-                    ),
-                    Adapter::Exec { actions } => {
-                        ClientIut::Exec(ExecAdapter::new(actions.clone(), ctx.step_timeout))
-                    }
-                    Adapter::Manual { .. } => ClientIut::Manual(
-                        ctx.manual
-                            .clone()
-                            .ok_or_else(|| Why::Error("no manual adapter in the run".into()))?,
-                    ),
-                    Adapter::Http { .. } => return Err(Why::Error(
-                        "the http adapter drives servers; a client needs reference, exec or manual"
-                            .into(),
-                    )),
-                };
-            let mut values: BTreeMap<&'static str, String> = BTreeMap::from([
-                ("server_url", tester.url.clone()),
-                ("server_id", ixit.server_id.clone()),
-                ("dev_id", w.dev_id.clone()),
-            ]);
-            if let Some(c) = &w.client_creds {
-                values.insert("client_auth_type", c.kind.clone());
-                values.insert("client_auth_name", c.name.clone());
-                values.insert("client_auth_secret", c.secret.clone());
-            }
-            if let Some(c) = &w.server_creds {
-                values.insert("server_auth_type", c.kind.clone());
-                values.insert("server_auth_name", c.name.clone());
-                values.insert("server_auth_secret", c.secret.clone());
-            }
-            iut.perform("bootstrap", values).await?;
+            let iut = client_iut(w, &ctx.profile)?;
+            bootstrap(w, &iut, &tester.url, &ixit.server_id).await?;
             w.server = Some(ServerSide::Tester(Box::new(tester)));
             w.client = Some(ClientSide::Iut(iut, w.dir.join("iut")));
         }
@@ -382,5 +360,114 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
             w.client = Some(ClientSide::Tester(Box::new(tester)));
         }
     }
+    Ok(())
+}
+
+/// The client under test's adapter, its files in the scenario's directory.
+fn client_iut(w: &DmWorld, profile: &crate::profile::Profile) -> Result<ClientIut, Why> {
+    let ctx = w.ctx()?;
+    Ok(match &profile.adapter {
+        Adapter::Reference => ClientIut::Reference(
+            ReferenceClient::new(
+                &ctx.bin_dir
+                    .join(format!("dm-client{}", std::env::consts::EXE_SUFFIX)),
+                // Interop: one device for the whole run, as a vendor's device is.
+                &if ctx.interop() {
+                    ctx.work.join("iut-client")
+                } else {
+                    w.dir.join("iut")
+                },
+                ctx.step_timeout,
+            )
+            .with_faults(ctx.client_faults.clone()),
+        ),
+        Adapter::Exec { actions } => {
+            ClientIut::Exec(ExecAdapter::new(actions.clone(), ctx.step_timeout))
+        }
+        Adapter::Manual { .. } => ClientIut::Manual(
+            ctx.manual
+                .clone()
+                .ok_or_else(|| Why::Error("no manual adapter in the run".into()))?,
+        ),
+        Adapter::Http { .. } => {
+            return Err(Why::Error(
+                "the http adapter drives servers; a client needs reference, exec or manual".into(),
+            ))
+        }
+    })
+}
+
+/// docs/adapters.md `bootstrap`: an account for the server at `url`.
+async fn bootstrap(w: &DmWorld, iut: &ClientIut, url: &str, server_id: &str) -> StepResult {
+    let mut values: BTreeMap<&'static str, String> = BTreeMap::from([
+        ("server_url", url.to_owned()),
+        ("server_id", server_id.to_owned()),
+        ("dev_id", w.dev_id.clone()),
+    ]);
+    if let Some(c) = &w.client_creds {
+        values.insert("client_auth_type", c.kind.clone());
+        values.insert("client_auth_name", c.name.clone());
+        values.insert("client_auth_secret", c.secret.clone());
+    }
+    if let Some(c) = &w.server_creds {
+        values.insert("server_auth_type", c.kind.clone());
+        values.insert("server_auth_name", c.name.clone());
+        values.insert("server_auth_secret", c.secret.clone());
+    }
+    iut.perform("bootstrap", values).await?;
+    Ok(())
+}
+
+/// An interop run: the server under test learns the client's device (DevId and credentials
+/// from the client's IXIT, the scenario's authentication types), a relay is started in front
+/// of the server, and the client under test gets an account for the server at the relay.
+async fn interop_account(w: &mut DmWorld, client: &crate::profile::Profile) -> StepResult {
+    let ctx = w.ctx()?;
+    let server = ctx
+        .server_iut
+        .clone()
+        .ok_or_else(|| Why::Error("no server under test in the run".into()))?;
+    let cixit = &client.ixit;
+    w.client_creds = creds(
+        cixit.client_auth.as_ref(),
+        w.setup.client_auth.as_deref(),
+        "dmconf-device",
+        "dmconf-device-secret",
+    );
+    w.server_creds = match w.setup.server_auth.as_deref() {
+        Some(k) => creds(
+            cixit.server_auth.as_ref(),
+            Some(k),
+            "dmconf-server",
+            "dmconf-server-secret",
+        ),
+        None => None,
+    };
+    w.dev_id = cixit.dev_id.clone();
+    let server_id = ctx.profile.ixit.server_id.clone();
+    let device = Device {
+        dev_id: w.dev_id.clone(),
+        server_id: server_id.clone(),
+        client_auth: w
+            .client_creds
+            .as_ref()
+            .map(|c| secret(c, w.setup.wrong_client_secret))
+            .transpose()?,
+        server_auth: w
+            .server_creds
+            .as_ref()
+            .map(|c| secret(c, w.setup.wrong_server_secret))
+            .transpose()?,
+        notify: vec![],
+    };
+    server.admin.register_device(&device).await.map_err(|e| {
+        Why::Inconclusive(format!("cannot register the device with the server: {e}"))
+    })?;
+    let relay = crate::run::proxy::Relay::start(&server.dm_url).await?;
+    let iut = client_iut(w, client)?;
+    bootstrap(w, &iut, &relay.url, &server_id).await?;
+    w.relay = Some(relay);
+    w.server = Some(ServerSide::Iut(server));
+    w.client = Some(ClientSide::Iut(iut, w.dir.join("iut")));
     Ok(())
 }
