@@ -231,3 +231,61 @@ fn two_profiles_of_one_role_are_a_usage_error() {
         "{err}"
     );
 }
+
+/// The exec adapter for a server: the reference server as a process, driven through its own
+/// CLI by command templates (what a vendor with a CLI but no admin API would write).
+#[test]
+fn a_server_driven_through_exec_templates_runs_the_server_scenarios() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = bin_dir();
+    let mut child = std::process::Command::new(bins.join("dm-server"))
+        .args(["serve", "--data"])
+        .arg(tmp.path().join("data"))
+        .args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut dm, mut admin) = (String::new(), String::new());
+    while dm.is_empty() || admin.is_empty() {
+        let l = lines.next().unwrap().unwrap();
+        if let Some(u) = l.strip_prefix("dm ") {
+            dm = u.trim().to_owned();
+        } else if let Some(u) = l.strip_prefix("admin ") {
+            admin = u.trim().to_owned();
+        }
+    }
+    let cli = format!("{} ", bins.join("dm-server").display());
+    let profile = format!(
+        r#"
+[implementation]
+name = "dm-server via exec"
+version = "1"
+vendor = "test"
+role = "dm-server"
+[ixit]
+dev_id = "IMEI:42"
+server_id = "exec-dms"
+server_url = "{dm}"
+client_auth = {{ type = "md5", name = "dev", secret = "pw" }}
+[adapter]
+kind = "exec"
+[adapter.actions]
+register_device = "f=$(mktemp) && printf %s {{device}} > $f && {cli}device add --admin-url {admin} --json $f"
+queue_job = "f=$(mktemp) && printf %s {{job}} > $f && {cli}job add --admin-url {admin} --dev-id {{dev_id}} --json $f | sed -n 's/^  \"id\": \\([0-9]*\\),$/\\1/p'"
+job_status = "{cli}job show --admin-url {admin} {{job_id}}"
+"#,
+    );
+    let p = write_profile(tmp.path(), &profile);
+    let result = run(
+        &opts(Some(p), Some("@id:JOB-001 or @id:JOB-004 or @id:SESS-002")),
+        "t",
+    );
+    let _ = child.kill();
+    let (report, _) = result.unwrap();
+    assert_eq!(report.scenarios.len(), 3);
+    for s in &report.scenarios {
+        assert_eq!(s.verdict, Verdict::Pass, "{}: {:?}", s.id, s.reason);
+    }
+}

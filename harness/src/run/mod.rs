@@ -351,6 +351,12 @@ impl Selection {
     }
 }
 
+fn server_url(profile: &Profile) -> Result<String, RunError> {
+    profile.ixit.server_url.clone().ok_or_else(|| {
+        RunError::Setup("a server profile needs [ixit] server_url: the DM URL devices use".into())
+    })
+}
+
 /// Prepare the IUT of `profile` and run every selected scenario against it.
 pub async fn run_suite(
     opts: &RunOptions,
@@ -395,15 +401,23 @@ pub async fn run_suite(
                     .map_err(RunError::Setup)?,
             ))
         }
-        (Role::Server, Adapter::Http { admin_url }) => {
-            let dm_url = profile.ixit.server_url.clone().ok_or_else(|| {
-                RunError::Setup("a server profile needs [ixit] server_url: the DM URL devices use".into())
-            })?;
-            Some(Arc::new(ServerIut::reach(admin_url, &dm_url, step_timeout)))
-        }
-        (Role::Server, _) => {
+        (Role::Server, Adapter::Http { admin_url }) => Some(Arc::new(ServerIut::reach(
+            server_side::ServerAdmin::Http(crate::adapter::http::HttpAdapter::new(
+                admin_url,
+                step_timeout,
+            )),
+            &server_url(&profile)?,
+        ))),
+        (Role::Server, Adapter::Exec { actions }) => Some(Arc::new(ServerIut::reach(
+            server_side::ServerAdmin::Exec(crate::adapter::exec::ExecAdapter::new(
+                actions.clone(),
+                step_timeout,
+            )),
+            &server_url(&profile)?,
+        ))),
+        (Role::Server, Adapter::Manual { .. }) => {
             return Err(RunError::Setup(
-                "a dm-server under test is driven through the admin API contract: use [adapter] kind = \"reference\" or \"http\" (docs/adapters.md)".into(),
+                "a dm-server under test must report its jobs' statuses to the harness: use [adapter] kind = \"http\" (docs/admin-api.md) or \"exec\" (docs/adapters.md); manual is for clients".into(),
             ))
         }
         (Role::Client, _) => None,

@@ -12,14 +12,18 @@ use std::time::Duration;
 use dm_protocol::model::{Cred, SyncMl};
 use dm_server::endpoint::{self, EndpointConfig};
 use dm_server::faults::ServerFaults;
-use dm_server::model::{Device, Direction, Job, JobSpec, NotifyOutcome, NotifyRequest};
+use dm_server::model::{Device, Direction, Job, JobSpec, NotifyRequest};
 use dm_server::service::{DmService, ServiceConfig};
 use dm_server::session::ServerTester;
 use dm_server::store::Store;
 use tokio::io::AsyncBufReadExt as _;
 
 use super::world::{Msg, Observed, Party, Why};
+use std::collections::BTreeMap;
+
+use crate::adapter::exec::ExecAdapter;
 use crate::adapter::http::HttpAdapter;
+use crate::adapter::AdapterError;
 
 /// Misbehaviour of the tester server, set by Given steps (client role).
 #[derive(Debug, Clone, Default)]
@@ -218,10 +222,128 @@ impl TesterServer {
     }
 }
 
-/// A server under test, reached through the admin API contract (docs/admin-api.md).
+/// How the harness makes a server under test act (docs/adapters.md): its admin API
+/// (`http`, and the spawned reference server) or command templates (`exec`).
+#[derive(Debug, Clone)]
+pub enum ServerAdmin {
+    /// The admin API contract of docs/admin-api.md.
+    Http(HttpAdapter),
+    /// One command per action; `queue_job` prints the job id, `job_status` the Job JSON.
+    Exec(ExecAdapter),
+}
+
+fn json<T: serde::Serialize>(action: &str, v: &T) -> Result<String, AdapterError> {
+    serde_json::to_string(v).map_err(|e| AdapterError::BadAnswer {
+        action: action.into(),
+        reason: e.to_string(),
+    })
+}
+
+impl ServerAdmin {
+    async fn exec(
+        e: &ExecAdapter,
+        action: &'static str,
+        values: BTreeMap<&'static str, String>,
+    ) -> Result<String, AdapterError> {
+        let e = e.clone();
+        tokio::task::spawn_blocking(move || e.perform(action, &values))
+            .await
+            .map_err(|err| AdapterError::Spawn {
+                action: action.into(),
+                reason: err.to_string(),
+            })?
+            .map(|o| o.stdout)
+    }
+
+    /// `register_device`.
+    pub async fn register_device(&self, d: &Device) -> Result<(), AdapterError> {
+        match self {
+            ServerAdmin::Http(h) => h.register_device(d).await,
+            ServerAdmin::Exec(e) => {
+                let v = BTreeMap::from([("device", json("register_device", d)?)]);
+                Self::exec(e, "register_device", v).await.map(|_| ())
+            }
+        }
+    }
+
+    /// `queue_job`: the job's id.
+    pub async fn queue_job(&self, dev_id: &str, spec: &JobSpec) -> Result<u64, AdapterError> {
+        match self {
+            ServerAdmin::Http(h) => h.queue_job(dev_id, spec).await,
+            ServerAdmin::Exec(e) => {
+                let v = BTreeMap::from([
+                    ("dev_id", dev_id.to_owned()),
+                    ("job", json("queue_job", spec)?),
+                ]);
+                let out = Self::exec(e, "queue_job", v).await?;
+                out.trim().parse().map_err(|_| AdapterError::BadAnswer {
+                    action: "queue_job".into(),
+                    reason: format!("expected the job id on stdout, got {:?}", out.trim()),
+                })
+            }
+        }
+    }
+
+    /// `job_status`.
+    pub async fn job(&self, id: u64) -> Result<Job, AdapterError> {
+        match self {
+            ServerAdmin::Http(h) => h.job(id).await,
+            ServerAdmin::Exec(e) => {
+                let v = BTreeMap::from([("job_id", id.to_string())]);
+                let out = Self::exec(e, "job_status", v).await?;
+                serde_json::from_str(&out).map_err(|err| AdapterError::BadAnswer {
+                    action: "job_status".into(),
+                    reason: format!("stdout is not the admin API's Job JSON: {err}"),
+                })
+            }
+        }
+    }
+
+    /// The device's alerts (admin API only).
+    pub async fn alerts(
+        &self,
+        dev_id: &str,
+    ) -> Result<Vec<dm_server::model::AlertRecord>, AdapterError> {
+        match self {
+            ServerAdmin::Http(h) => h.alerts(dev_id).await,
+            ServerAdmin::Exec(_) => Err(AdapterError::NoAction("alerts (admin API only)".into())),
+        }
+    }
+
+    /// `notify`.
+    pub async fn notify(&self, dev_id: &str, req: &NotifyRequest) -> Result<(), AdapterError> {
+        match self {
+            ServerAdmin::Http(h) => h.notify(dev_id, req).await.map(|_| ()),
+            ServerAdmin::Exec(e) => {
+                let mut v = BTreeMap::from([("dev_id", dev_id.to_owned())]);
+                if let Some(t) = &req.transport {
+                    v.insert("transport", json("notify", t)?.trim_matches('"').to_owned());
+                }
+                v.insert(
+                    "ui_mode",
+                    json("notify", &req.ui_mode)?.trim_matches('"').to_owned(),
+                );
+                if let Some(sid) = req.session_id {
+                    v.insert("session_id", sid.to_string());
+                }
+                Self::exec(e, "notify", v).await.map(|_| ())
+            }
+        }
+    }
+
+    /// Cancel an unsent job (admin API only; a no-op for exec).
+    pub async fn cancel_job(&self, id: u64) -> Result<(), AdapterError> {
+        match self {
+            ServerAdmin::Http(h) => h.cancel_job(id).await,
+            ServerAdmin::Exec(_) => Ok(()),
+        }
+    }
+}
+
+/// A server under test.
 pub struct ServerIut {
-    /// Its admin API.
-    pub admin: HttpAdapter,
+    /// How it is made to act.
+    pub admin: ServerAdmin,
     /// The URL devices use.
     pub dm_url: String,
     _child: Option<tokio::process::Child>,
@@ -236,10 +358,10 @@ impl std::fmt::Debug for ServerIut {
 }
 
 impl ServerIut {
-    /// A server already running (`http` adapter).
-    pub fn reach(admin_url: &str, dm_url: &str, timeout: Duration) -> Self {
+    /// A server already running, driven by `admin`.
+    pub fn reach(admin: ServerAdmin, dm_url: &str) -> Self {
         ServerIut {
-            admin: HttpAdapter::new(admin_url, timeout),
+            admin,
             dm_url: dm_url.to_owned(),
             _child: None,
         }
@@ -306,7 +428,7 @@ impl ServerIut {
             return Err("the server did not print its URLs".into());
         };
         Ok(ServerIut {
-            admin: HttpAdapter::new(&admin, timeout),
+            admin: ServerAdmin::Http(HttpAdapter::new(&admin, timeout)),
             dm_url: dm,
             _child: Some(child),
         })
@@ -351,7 +473,7 @@ impl ServerSide {
     }
 
     /// Ask the server to send a package #0.
-    pub async fn notify(&self, dev_id: &str, req: &NotifyRequest) -> Result<NotifyOutcome, Why> {
+    pub async fn notify(&self, dev_id: &str, req: &NotifyRequest) -> Result<(), Why> {
         match self {
             ServerSide::Tester(_) => Err(Why::Error(
                 "the tester server does not send package #0 in this scenario".into(),
