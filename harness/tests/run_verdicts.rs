@@ -283,6 +283,7 @@ job_status = "{cli}job show --admin-url {admin} {{job_id}}"
         "t",
     );
     let _ = child.kill();
+    let _ = child.wait();
     let (report, _) = result.unwrap();
     assert_eq!(report.scenarios.len(), 3);
     for s in &report.scenarios {
