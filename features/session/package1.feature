@@ -158,3 +158,14 @@ Feature: Package 1 and the session frame
     And the server queues a Get of "./DevInfo/DmV"
     When the client starts a session
     Then the exchange matches its session vector
+
+  @id:SESS-026 @req:DMRD-6.3.1.2-5 @server @must @ics:encoding.wbxml
+  Scenario: A device speaking WBXML gets WBXML answers and its job done
+    Given the client speaks WBXML
+    And the client has an account on the server
+    And the server queues a Get of "./DevInfo/Man"
+    When the client starts a session
+    Then every message from the server is encoded in WBXML
+    And every Status from the server references a command it received
+    And the server records the result "dmconf"
+    And the session completes

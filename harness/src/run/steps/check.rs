@@ -65,6 +65,11 @@ pub(super) fn defs() -> Vec<Def> {
         ),
         def!(
             Then,
+            r"every message from the (client|server) is encoded in (XML|WBXML)",
+            encoded_in
+        ),
+        def!(
+            Then,
             r"the (client|server) answers the (\w+) with (\d+(?: or \d+)*)",
             answers_cmd
         ),
@@ -1347,4 +1352,25 @@ async fn job_result_large(w: &mut DmWorld, c: &Context) -> StepResult {
             format!("job {:?} with results of {lens:?} bytes", j.state),
         ))
     }
+}
+
+async fn encoded_in(w: &mut DmWorld, c: &Context) -> StepResult {
+    let p = from(c, 1);
+    let want = match arg(c, 2) {
+        "WBXML" => dm_protocol::codec::Encoding::Wbxml,
+        _ => dm_protocol::codec::Encoding::Xml,
+    };
+    for s in &w.sessions {
+        for m in s.from(p) {
+            let got = dm_protocol::codec::Encoding::detect(&m.bytes);
+            if got != want {
+                return Err(fail(
+                    "facts §1.1/§12 (a peer answers in the encoding of the request)",
+                    &format!("every {} message in {}", p.name(), want.name()),
+                    format!("message {} in {}", m.msg_id(), got.name()),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
