@@ -38,3 +38,16 @@ Feature: Tree queries: ?list= and TNDS
     Given the server queues a Get of "./Vendor?list=Everything"
     When the client starts a session
     Then the client answers the Get of "./Vendor?list=Everything" with 406
+
+  @id:LIST-005 @req:DMRD-6.3.1-6,DMRD-6.3.1-4 @client @must @ics:tnds
+  Scenario: An Add carrying a TNDS document creates the whole subtree (one Status)
+    Given the server queues these commands:
+      """
+      [{"Command": "Add", "CmdID": "0", "Items": [{"Target": {"LocURI": "."},
+        "Meta": {"Format": "xml", "Type": "application/vnd.syncml.dmtnds+xml"},
+        "Data": {"xml": "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD><Node><NodeName>Cfg</NodeName><Path>./Vendor</Path><RTProperties><Format><node/></Format><Type><DDFName/></Type></RTProperties><Node><NodeName>Host</NodeName><RTProperties><Format><chr/></Format><Type><MIME>text/plain</MIME></Type></RTProperties><Value>h1</Value></Node></Node></MgmtTree>"}}]}]
+      """
+    And the server queues a Get of "./Vendor/Cfg/Host"
+    When the client starts a session
+    Then the client answers the Add of "." with 200
+    And the client returns Results for "./Vendor/Cfg/Host" with value "h1"

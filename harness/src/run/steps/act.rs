@@ -76,6 +76,11 @@ pub(super) fn defs() -> Vec<Def> {
             generic_alert
         ),
         def!(When, r"the server wakes the client over UDP", wake_udp),
+        def!(
+            When,
+            r"the client answers the package #0 with a session",
+            answer_pkg0
+        ),
     ]
 }
 
@@ -451,5 +456,33 @@ async fn wake_udp(w: &mut DmWorld, _c: &Context) -> StepResult {
     .map_err(|e| Why::Error(format!("UDP receive failed: {e}")))?;
     buf.truncate(n);
     w.pkg0.push(buf);
+    Ok(())
+}
+
+/// Server role: the tester device answers the last package #0 as a device does (facts §2.5,
+/// §7.3): a server-initiated session (Alert 1200) whose SessionID is the trigger's
+/// session-id in uppercase hex without leading zeros.
+async fn answer_pkg0(w: &mut DmWorld, _c: &Context) -> StepResult {
+    let bytes = w
+        .pkg0
+        .last()
+        .ok_or_else(|| Why::Error("no package #0 was received: wake the client first".into()))?;
+    let n = dm_protocol::pkg0::decode(bytes).map_err(|e| {
+        Why::Fail(format!(
+            "facts §7.1 (package #0 layout): expected a well-formed package #0; received {e}"
+        ))
+    })?;
+    let sid = format!("{:X}", n.session_id);
+    let seed = w.seed.wrapping_add(w.sessions.len() as u64);
+    let script = w.setup.tester_client.clone();
+    let Some(ClientSide::Tester(tester)) = &mut w.client else {
+        return Err(Why::Error(
+            "answering a package #0 is the tester device's step (server role)".into(),
+        ));
+    };
+    let observed = tester
+        .session(Vec::new(), &script, true, Some(sid), seed)
+        .await?;
+    w.sessions.push(observed);
     Ok(())
 }

@@ -175,6 +175,11 @@ pub(super) fn defs() -> Vec<Def> {
             chunks
         ),
         def!(Then, r"a valid package #0 arrived", pkg0_valid),
+        def!(
+            Then,
+            r"every message of the session carries the SessionID of the package #0",
+            pkg0_session_id
+        ),
         def!(Then, r"the exchange matches its session vector", vector),
         def!(
             Then,
@@ -1368,6 +1373,34 @@ async fn encoded_in(w: &mut DmWorld, c: &Context) -> StepResult {
                     "facts §1.1/§12 (a peer answers in the encoding of the request)",
                     &format!("every {} message in {}", p.name(), want.name()),
                     format!("message {} in {}", m.msg_id(), got.name()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn pkg0_session_id(w: &mut DmWorld, _c: &Context) -> StepResult {
+    let bytes = w
+        .pkg0
+        .last()
+        .ok_or_else(|| Why::Error("no package #0 was received".into()))?;
+    let n = dm_protocol::pkg0::decode(bytes).map_err(|e| {
+        fail(
+            "facts §7.1 (package #0 layout)",
+            "a well-formed package #0",
+            e,
+        )
+    })?;
+    let want = format!("{:X}", n.session_id);
+    let s = w.last()?;
+    for m in &s.messages {
+        if let Some(x) = &m.msg {
+            if x.hdr.session_id != want {
+                return Err(fail(
+                    "facts §7.3 (the session answering a package #0 uses its session-id, uppercase hex)",
+                    &format!("SessionID {want}"),
+                    format!("SessionID {} in a {} message", x.hdr.session_id, m.from.name()),
                 ));
             }
         }
