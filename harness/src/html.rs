@@ -450,24 +450,18 @@ fn diff(o: &mut String, d: &str) {
     o.push_str("</pre>\n");
 }
 
-/// Unix seconds as `YYYY-MM-DD hh:mm:ss UTC`.
+/// Unix seconds as `YYYY-MM-DD hh:mm:ss UTC` (from dm-tree's TStamp form,
+/// `YYYYMMDDThhmmssZ`, so one calendar conversion serves the whole workspace).
 pub fn utc(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days, for days since 1970-01-01 (never negative here).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
+    let t = dm_tree::format_tstamp(secs);
+    let part = |a: usize, b: usize| t.get(a..b).unwrap_or("");
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{}-{}-{} {}:{}:{} UTC",
+        part(0, 4),
+        part(4, 6),
+        part(6, 8),
+        part(9, 11),
+        part(11, 13),
+        part(13, 15)
     )
 }

@@ -13,6 +13,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+// junit.xml escapes with the HTML report's escaper (`&#39;` is valid XML too).
+use crate::html::esc;
 use crate::profile::{Implementation, Role};
 use crate::verdict::{exit_code, Level, Verdict};
 
@@ -263,21 +265,4 @@ fn level_name(l: Level) -> &'static str {
         Level::Should => "should",
         Level::May => "may",
     }
-}
-
-/// XML text/attribute escaping.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }

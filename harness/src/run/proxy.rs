@@ -108,12 +108,7 @@ fn text(status: u16, msg: &str) -> Response<Full<Bytes>> {
 impl Relay {
     /// Start a relay to the DM URL `target` on a free loopback port.
     pub async fn start(target: &str) -> Result<Relay, Why> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| Why::Error(format!("cannot listen on loopback: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Why::Error(format!("no local address: {e}")))?;
+        let (listener, addr) = super::server_side::bind_loopback().await?;
         let pairs = Arc::new(Mutex::new(Vec::new()));
         let target = Arc::new(target.to_owned());
         let p = pairs.clone();

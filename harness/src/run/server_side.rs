@@ -100,6 +100,18 @@ pub struct TesterServerConfig {
     pub unknown_nonce: bool,
 }
 
+/// A TCP listener on a free loopback port, and its address.
+pub(crate) async fn bind_loopback() -> Result<(tokio::net::TcpListener, std::net::SocketAddr), Why>
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Why::Error(format!("cannot listen on loopback: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Why::Error(format!("no local address: {e}")))?;
+    Ok((listener, addr))
+}
+
 /// The reference server library as the tester's server.
 pub struct TesterServer {
     store: Store,
@@ -131,12 +143,7 @@ impl TesterServer {
                 .set_device_state(&device.dev_id, &state)
                 .map_err(store_err)?;
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| Why::Error(format!("cannot listen on loopback: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Why::Error(format!("no local address: {e}")))?;
+        let (listener, addr) = bind_loopback().await?;
         let url = format!("http://{addr}/dm");
         let memory = Arc::new(Mutex::new(Memory::default()));
         let script = cfg.script.clone();

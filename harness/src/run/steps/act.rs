@@ -402,35 +402,11 @@ async fn wake_udp(w: &mut DmWorld, _c: &Context) -> StepResult {
         ));
     };
     // Re-register the device with the notification address (the admin API's Device).
-    let ixit = &ctx.profile.ixit;
-    let device = dm_server::model::Device {
-        dev_id: w.dev_id.clone(),
-        server_id: ixit.server_id.clone(),
-        client_auth: None,
-        server_auth: w.server_creds.as_ref().map(|c| dm_server::model::Secret {
-            kind: match c.kind.as_str() {
-                "basic" => dm_server::model::AuthKind::Basic,
-                "hmac" => dm_server::model::AuthKind::Hmac,
-                _ => dm_server::model::AuthKind::Md5,
-            },
-            name: c.name.clone(),
-            secret: c.secret.clone(),
-        }),
-        notify: vec![dm_server::model::NotifyAddress {
-            transport: NotifyTransport::Udp,
-            address: addr.to_string(),
-        }],
-    };
-    let mut device = device;
-    device.client_auth = w.client_creds.as_ref().map(|c| dm_server::model::Secret {
-        kind: match c.kind.as_str() {
-            "basic" => dm_server::model::AuthKind::Basic,
-            "hmac" => dm_server::model::AuthKind::Hmac,
-            _ => dm_server::model::AuthKind::Md5,
-        },
-        name: c.name.clone(),
-        secret: c.secret.clone(),
-    });
+    let mut device = super::setup::device(w, &ctx.profile.ixit.server_id, false)?;
+    device.notify = vec![dm_server::model::NotifyAddress {
+        transport: NotifyTransport::Udp,
+        address: addr.to_string(),
+    }];
     iut.admin
         .register_device(&device)
         .await

@@ -246,10 +246,9 @@ fn creds(
     }
 }
 
-/// Set up both peers: the tester side and the IUT's account for it.
-async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
-    let ctx = w.ctx()?;
-    let ixit = &ctx.profile.ixit;
+/// The credentials of both directions: the client's IXIT (its name and secrets, or the
+/// harness's defaults) with the scenario's authentication types.
+fn set_creds(w: &mut DmWorld, ixit: &crate::profile::Ixit) {
     w.client_creds = creds(
         ixit.client_auth.as_ref(),
         w.setup.client_auth.as_deref(),
@@ -265,27 +264,45 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
         ),
         None => None,
     };
+}
+
+/// The admin API's Device for the scenario's device: DevId, ServerID and the credentials
+/// the server must know (made wrong on purpose when the scenario says so).
+pub(super) fn device(
+    w: &DmWorld,
+    server_id: &str,
+    wrong_server_secret: bool,
+) -> Result<Device, Why> {
+    Ok(Device {
+        dev_id: w.dev_id.clone(),
+        server_id: server_id.to_owned(),
+        client_auth: w
+            .client_creds
+            .as_ref()
+            .map(|c| secret(c, w.setup.wrong_client_secret))
+            .transpose()?,
+        server_auth: w
+            .server_creds
+            .as_ref()
+            .map(|c| secret(c, wrong_server_secret))
+            .transpose()?,
+        notify: vec![],
+    })
+}
+
+/// Set up both peers: the tester side and the IUT's account for it.
+async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
+    let ctx = w.ctx()?;
     if let Some(client) = ctx.client_profile.clone() {
+        set_creds(w, &client.ixit);
         return interop_account(w, &client).await;
     }
+    let ixit = &ctx.profile.ixit;
+    set_creds(w, ixit);
     match ctx.role {
         Role::Client => {
             w.dev_id = ixit.dev_id.clone();
-            let device = Device {
-                dev_id: w.dev_id.clone(),
-                server_id: ixit.server_id.clone(),
-                client_auth: w
-                    .client_creds
-                    .as_ref()
-                    .map(|c| secret(c, w.setup.wrong_client_secret))
-                    .transpose()?,
-                server_auth: w
-                    .server_creds
-                    .as_ref()
-                    .map(|c| secret(c, w.setup.wrong_server_secret))
-                    .transpose()?,
-                notify: vec![],
-            };
+            let device = device(w, &ixit.server_id, w.setup.wrong_server_secret)?;
             let tester = TesterServer::start(
                 &w.dir.join("tester"),
                 &device,
@@ -315,21 +332,8 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
             if let Some(c) = w.client_creds.as_mut() {
                 c.name = format!("{}-{}", c.name, w.id);
             }
-            let device = Device {
-                dev_id: w.dev_id.clone(),
-                server_id: ixit.server_id.clone(),
-                client_auth: w
-                    .client_creds
-                    .as_ref()
-                    .map(|c| secret(c, w.setup.wrong_client_secret))
-                    .transpose()?,
-                server_auth: w
-                    .server_creds
-                    .as_ref()
-                    .map(|c| secret(c, false))
-                    .transpose()?,
-                notify: vec![],
-            };
+            // The tester device expects the wrong secret instead (below).
+            let device = device(w, &ixit.server_id, false)?;
             iut.admin.register_device(&device).await.map_err(|e| {
                 Why::Inconclusive(format!("cannot register the tester's device: {e}"))
             })?;
@@ -427,39 +431,9 @@ async fn interop_account(w: &mut DmWorld, client: &crate::profile::Profile) -> S
         .server_iut
         .clone()
         .ok_or_else(|| Why::Error("no server under test in the run".into()))?;
-    let cixit = &client.ixit;
-    w.client_creds = creds(
-        cixit.client_auth.as_ref(),
-        w.setup.client_auth.as_deref(),
-        "dmconf-device",
-        "dmconf-device-secret",
-    );
-    w.server_creds = match w.setup.server_auth.as_deref() {
-        Some(k) => creds(
-            cixit.server_auth.as_ref(),
-            Some(k),
-            "dmconf-server",
-            "dmconf-server-secret",
-        ),
-        None => None,
-    };
-    w.dev_id = cixit.dev_id.clone();
+    w.dev_id = client.ixit.dev_id.clone();
     let server_id = ctx.profile.ixit.server_id.clone();
-    let device = Device {
-        dev_id: w.dev_id.clone(),
-        server_id: server_id.clone(),
-        client_auth: w
-            .client_creds
-            .as_ref()
-            .map(|c| secret(c, w.setup.wrong_client_secret))
-            .transpose()?,
-        server_auth: w
-            .server_creds
-            .as_ref()
-            .map(|c| secret(c, w.setup.wrong_server_secret))
-            .transpose()?,
-        notify: vec![],
-    };
+    let device = device(w, &server_id, w.setup.wrong_server_secret)?;
     server.admin.register_device(&device).await.map_err(|e| {
         Why::Inconclusive(format!("cannot register the device with the server: {e}"))
     })?;
