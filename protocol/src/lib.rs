@@ -16,6 +16,7 @@ pub mod dom;
 pub mod model;
 pub mod packing;
 pub mod pkg0;
+pub mod swpkg;
 pub mod tnds;
 pub mod uri;
 pub mod violation;
