@@ -157,6 +157,47 @@ fn reply(
     })
 }
 
+/// The start of a `Range: bytes=N-` (or `bytes=N-M`; only the start is honoured, the rest
+/// is sent). `None` for anything else: the whole content is sent (RFC 9110 §14.2 allows it).
+pub fn range_start(range: &str) -> Option<u64> {
+    let spec = range.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (start, _) = spec.split_once('-')?;
+    start.trim().parse().ok()
+}
+
+/// Hosted content, whole (200) or from a `Range` start (206 with `Content-Range`; 416 when
+/// the start is past the end).
+fn content_reply(ct: &str, bytes: Vec<u8>, range: Option<&str>) -> Response<Full<Bytes>> {
+    let len = bytes.len() as u64;
+    let mut headers = vec![
+        ("x-content-type-options".to_owned(), "nosniff".to_owned()),
+        ("accept-ranges".to_owned(), "bytes".to_owned()),
+    ];
+    match range.and_then(range_start) {
+        Some(start) if start >= len && len > 0 => {
+            headers.push(("content-range".into(), format!("bytes */{len}")));
+            reply(
+                416,
+                "text/plain; charset=utf-8",
+                &headers,
+                b"range not satisfiable\n".to_vec(),
+            )
+        }
+        Some(start) if start > 0 => {
+            headers.push((
+                "content-range".into(),
+                format!("bytes {start}-{}/{len}", len - 1),
+            ));
+            let rest = bytes.get(start as usize..).unwrap_or_default().to_vec();
+            reply(206, ct, &headers, rest)
+        }
+        _ => reply(200, ct, &headers, bytes),
+    }
+}
+
 fn text(status: u16, reason: &str) -> Response<Full<Bytes>> {
     let r = DmResponse::text(status, reason);
     reply(r.status, &r.content_type, &[], r.body)
@@ -225,14 +266,11 @@ async fn route(
         if req.method() != Method::GET {
             return text(405, "hosted content is read with GET");
         }
+        let range = header("range");
         return match backend.content(name) {
-            // Served as stored, never sniffed as something else by a browser.
-            Some((ct, bytes)) => reply(
-                200,
-                &ct,
-                &[("x-content-type-options".into(), "nosniff".into())],
-                bytes,
-            ),
+            // Served as stored, never sniffed as something else by a browser; a `Range` asks
+            // for the rest of an interrupted download (RFC 9110 §14).
+            Some((ct, bytes)) => content_reply(&ct, bytes, range.as_deref()),
             None => text(404, &format!("no content called {name:?}")),
         };
     }

@@ -194,6 +194,56 @@ async fn content_is_served_with_get() {
 }
 
 #[tokio::test]
+async fn content_resumes_from_a_range() {
+    // An interrupted package download goes on where it stopped (RFC 9110 §14).
+    let (base, _rec) = start(None, 1024).await;
+    let addr = base.trim_start_matches("http://").to_owned();
+    let get = |range: &'static str| {
+        let addr = addr.clone();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut s = tokio::net::TcpStream::connect(addr.as_str()).await.unwrap();
+            s.write_all(
+                format!("GET /content/pkg/app-1.0.bin HTTP/1.1\r\nHost: x\r\nRange: {range}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.unwrap();
+            out.to_ascii_lowercase()
+        }
+    };
+    let rest = get("bytes=1-").await;
+    assert!(rest.starts_with("http/1.1 206"), "{rest}");
+    assert!(rest.contains("content-range: bytes 1-2/3"), "{rest}");
+    assert!(rest.ends_with("\r\n\r\nkg"), "only the rest: {rest}");
+    let whole = get("bytes=0-").await;
+    assert!(
+        whole.starts_with("http/1.1 200") && whole.ends_with("pkg"),
+        "{whole}"
+    );
+    let past = get("bytes=9-").await;
+    assert!(past.starts_with("http/1.1 416"), "{past}");
+    assert!(past.contains("content-range: bytes */3"), "{past}");
+    let odd = get("lines=1-").await;
+    assert!(
+        odd.starts_with("http/1.1 200"),
+        "an unknown unit gets the whole content: {odd}"
+    );
+}
+
+#[test]
+fn range_headers_are_read_leniently() {
+    use dm_server::endpoint::range_start;
+    assert_eq!(range_start("bytes=100-"), Some(100));
+    assert_eq!(range_start("bytes=5-9"), Some(5));
+    assert_eq!(range_start("bytes=0-1,5-6"), None);
+    assert_eq!(range_start("bytes=-5"), None);
+    assert_eq!(range_start("items=1-"), None);
+}
+
+#[tokio::test]
 async fn mutual_tls_with_the_generated_ca() {
     let dir = tempfile::tempdir().unwrap();
     let ca = generate_test_ca(dir.path(), &["localhost".into()]).unwrap();
