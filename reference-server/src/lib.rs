@@ -24,6 +24,7 @@ pub mod faults;
 pub mod http_client;
 pub mod model;
 pub mod notify;
+pub mod packages;
 pub mod service;
 pub mod session;
 pub mod store;

@@ -148,6 +148,10 @@ struct ServeArgs {
     /// commands_in_next_message_response.
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
+    /// The key id of the software-originator key that signs hosted packages (its key is
+    /// made in the data directory at first use; GET /originator shows the public key).
+    #[arg(long, value_name = "ID", default_value = "dm-server")]
+    originator_id: String,
 }
 
 /// Where the admin API is.
@@ -398,7 +402,7 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
         .map_err(|e| usage(&e))?,
     );
     let notifier = Arc::new(PackageNotifier::new(Duration::from_secs(10), a.seed));
-    let admin = Admin::new(store, notifier);
+    let admin = Admin::new(store, notifier).with_originator_id(&a.originator_id);
     tokio::spawn(endpoint::serve(
         dm_listener,
         tls,

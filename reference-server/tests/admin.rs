@@ -996,3 +996,93 @@ async fn shutdown_stops_accepting() -> R {
     assert!(TcpStream::connect(addr).await.is_err(), "listener closed");
     Ok(())
 }
+
+#[tokio::test]
+async fn packages_are_signed_hosted_listed_and_deleted() -> R {
+    use dm_protocol::swpkg::{DeviceIdentity, Package, TrustStore};
+    let server = Server::start().await?;
+    let (status, origin) = server.json(Method::GET, "/originator", None).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(origin["id"], "dm-server");
+    let key = dm_protocol::auth::b64_decode(origin["public_key"].as_str().unwrap_or(""))?;
+    assert_eq!(key.len(), 32);
+    let upload = serde_json::json!({
+        "pkg_id": "antivirus-2.0",
+        "name": "Antivirus",
+        "version": "2.0",
+        "pkg_type": "application/vnd.example.app",
+        "targets": [{"model": "Acme/Phone-1"}, {"dev_id": "IMEI:9"}],
+        "payload": dm_protocol::auth::b64(b"the app\n\nbytes"),
+    });
+    let (status, info) = server
+        .json(Method::POST, "/packages", Some(upload.clone()))
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{info}");
+    assert_eq!(
+        info["content_path"],
+        "/content/packages/antivirus-2.0.dmpkg"
+    );
+    assert_eq!(info["originator"], "dm-server");
+    // The hosted bytes are a DMPKG 1 package a device trusting the server accepts.
+    let (status, _, bytes) = server
+        .call(Method::GET, "/content/packages/antivirus-2.0.dmpkg", None)
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    let pkg = Package::parse(&bytes)?;
+    assert_eq!(pkg.payload, b"the app\n\nbytes");
+    let mut trust = TrustStore::new();
+    trust.add("dm-server", &key);
+    pkg.verify(
+        &trust,
+        &DeviceIdentity {
+            dev_id: "IMEI:1".into(),
+            manufacturer: "Acme".into(),
+            model: "Phone-1".into(),
+        },
+    )?;
+    let (_, list) = server.json(Method::GET, "/packages", None).await?;
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    assert_eq!(list[0]["pkg_id"], "antivirus-2.0");
+    let (status, one) = server
+        .json(Method::GET, "/packages/antivirus-2.0", None)
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one, info);
+    // Bad uploads are refused with the reason.
+    for (field, value) in [
+        ("pkg_id", serde_json::json!("../x")),
+        ("targets", serde_json::json!([])),
+        ("targets", serde_json::json!([{"model": "no-slash"}])),
+        ("payload", serde_json::json!("!!!")),
+    ] {
+        let mut bad = upload.clone();
+        bad[field] = value;
+        let (status, body) = server.json(Method::POST, "/packages", Some(bad)).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {body}");
+        error_of(&body, "invalid_package");
+    }
+    let (status, _, _) = server
+        .call(Method::DELETE, "/packages/antivirus-2.0", None)
+        .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = server
+        .json(Method::GET, "/packages/antivirus-2.0", None)
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    error_of(&body, "unknown_package");
+    // The key survives a restart: packages signed before stay valid.
+    let dir = server.stop().await?;
+    let again = Server::start_with(dir, FakeNotifier::default(), None).await?;
+    let (_, origin2) = again.json(Method::GET, "/originator", None).await?;
+    assert_eq!(origin2["public_key"], origin["public_key"]);
+    let (status, _, _) = again
+        .call(Method::GET, "/content/originator.pk8", None)
+        .await?;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the private key is never hosted"
+    );
+    again.stop().await?;
+    Ok(())
+}

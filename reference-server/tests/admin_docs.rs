@@ -105,6 +105,16 @@ fn every_tagged_example_decodes_as_its_model_type() -> R {
                 );
                 assert_eq!(outcome, derived, "sync_hdr_session_id is the hex form");
             }
+            "package-upload" => {
+                let up: dm_server::packages::PackageUpload = decode(tag, text)?;
+                let (o, _) = dm_protocol::swpkg::Originator::generate("dm-server")?;
+                let dir = tempfile::tempdir()?;
+                let store = Store::open(dir.path())?;
+                dm_server::packages::publish(&store, &o, &up, 1)?;
+            }
+            "package-info" => {
+                let _: dm_server::packages::PackageInfo = decode(tag, text)?;
+            }
             other => panic!("unknown example tag `{other}`"),
         }
     }
@@ -172,7 +182,7 @@ fn markdown_and_openapi_list_the_same_endpoints_and_error_kinds() -> R {
     let md = read("admin-api.md")?;
     let yaml = read("admin-api.openapi.yaml")?;
     let md_paths = md_endpoints(&md);
-    assert_eq!(md_paths.len(), 19, "{md_paths:?}");
+    assert_eq!(md_paths.len(), 24, "{md_paths:?}");
     assert_eq!(md_paths, openapi_endpoints(&yaml));
 
     let kinds = md_error_kinds(&md);

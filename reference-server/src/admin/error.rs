@@ -74,6 +74,26 @@ impl ApiError {
     }
 }
 
+impl From<crate::packages::PackageRepoError> for ApiError {
+    fn from(e: crate::packages::PackageRepoError) -> Self {
+        use crate::packages::PackageRepoError as P;
+        match e {
+            P::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_package", m),
+            P::Unknown(id) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_package",
+                format!("no package `{id}`"),
+            ),
+            P::Key { .. } => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "originator_key",
+                e.to_string(),
+            ),
+            P::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let (status, kind) = match &e {

@@ -147,6 +147,26 @@ where
             store.delete_content(&name)?;
             Ok(Reply::NoContent)
         }
+        (Route::Originator, _) => Ok(json(
+            StatusCode::OK,
+            &crate::packages::originator_info(&*admin.originator()?),
+        )),
+        (Route::Packages, Method::GET) => Ok(json(StatusCode::OK, &crate::packages::list(store)?)),
+        (Route::Packages, _) => {
+            let up: crate::packages::PackageUpload = read_json(admin, req, "package").await?;
+            let info = crate::packages::publish(store, &*admin.originator()?, &up, now)?;
+            Ok(created(
+                format!("/packages/{}", percent_encode(&info.pkg_id)),
+                &info,
+            ))
+        }
+        (Route::Package(id), Method::GET) => {
+            Ok(json(StatusCode::OK, &crate::packages::get(store, &id)?))
+        }
+        (Route::Package(id), _) => {
+            crate::packages::delete(store, &id)?;
+            Ok(Reply::NoContent)
+        }
     }
 }
 

@@ -72,6 +72,8 @@ pub struct Admin {
     store: Store,
     notifier: Arc<dyn Notifier>,
     max_body: usize,
+    originator_id: String,
+    originator: Arc<std::sync::OnceLock<Result<Arc<dm_protocol::swpkg::Originator>, String>>>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -91,7 +93,41 @@ impl Admin {
             store,
             notifier,
             max_body: DEFAULT_MAX_BODY,
+            originator_id: "dm-server".into(),
+            originator: Arc::new(std::sync::OnceLock::new()),
         }
+    }
+
+    /// The key id the server signs packages with (`Originator:`; default `dm-server`).
+    #[must_use]
+    pub fn with_originator_id(mut self, id: &str) -> Self {
+        id.clone_into(&mut self.originator_id);
+        self
+    }
+
+    /// The software originator key, loaded from (or made in) the data directory on first use
+    /// (see [`crate::packages`]).
+    pub(crate) fn originator(&self) -> Result<Arc<dm_protocol::swpkg::Originator>, ApiError> {
+        let dir = self
+            .store
+            .path()
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        self.originator
+            .get_or_init(|| {
+                crate::packages::originator(&dir, &self.originator_id)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(|m| {
+                ApiError::new(
+                    hyper::StatusCode::INTERNAL_SERVER_ERROR,
+                    "originator_key",
+                    m,
+                )
+            })
     }
 
     /// The same with another request body limit, in bytes (larger bodies get 413).

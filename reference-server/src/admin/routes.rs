@@ -31,6 +31,12 @@ pub(crate) enum Route {
     Contents,
     /// `/content/{name}` (the name may span segments: `fw/v2.bin`)
     Content(String),
+    /// `/originator`
+    Originator,
+    /// `/packages`
+    Packages,
+    /// `/packages/{pkg_id}`
+    Package(String),
 }
 
 impl Route {
@@ -64,6 +70,9 @@ impl Route {
             ["alerts"] => Route::Alerts,
             ["content"] => Route::Contents,
             ["content", ..] if parts.len() > 1 => Route::Content(parts[1..].join("/")),
+            ["originator"] => Route::Originator,
+            ["packages"] => Route::Packages,
+            ["packages", id] if non_empty(id) => Route::Package(id.to_string()),
             _ => return Err(ApiError::not_found(path)),
         })
     }
@@ -76,8 +85,10 @@ impl Route {
             | Route::DeviceAlerts(_)
             | Route::Session(..)
             | Route::Alerts
-            | Route::Contents => &[Method::GET],
-            Route::Devices | Route::DeviceJobs(_) => &[Method::GET, Method::POST],
+            | Route::Contents
+            | Route::Originator => &[Method::GET],
+            Route::Devices | Route::DeviceJobs(_) | Route::Packages => &[Method::GET, Method::POST],
+            Route::Package(_) => &[Method::GET, Method::DELETE],
             Route::Device(_) => &[Method::GET, Method::PUT, Method::DELETE],
             Route::Notify(_) => &[Method::POST],
             Route::Job(_) => &[Method::GET, Method::DELETE],

@@ -1,0 +1,284 @@
+//! The software package repository (issue 8 item 5): packages uploaded with their metadata
+//! are signed with the server's software-originator key (docs/scomo-package.md, `DMPKG 1`)
+//! and hosted as content at a stable URL, `/content/packages/<pkg_id>.dmpkg` — the `PkgURL`
+//! a SCOMO job gives the device. The metadata is kept beside it as
+//! `packages/<pkg_id>.json`, so the repository needs no table of its own.
+//!
+//! The originator key is generated at the first start and kept in the data directory
+//! (`originator.pk8`, readable by the owner only); it is never hosted. Devices trust the
+//! public key that `GET /originator` shows.
+
+use std::path::{Path, PathBuf};
+
+use dm_protocol::swpkg::{self, Originator, PackageSpec, Target};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, StoreError};
+
+/// The name of the key file in the data directory.
+pub const KEY_FILE: &str = "originator.pk8";
+
+/// A package target in the admin API: exactly one of the two fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageTarget {
+    /// A DevId the package is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev_id: Option<String>,
+    /// `<manufacturer>/<model>` the package is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// `POST /packages`: a package to sign and host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageUpload {
+    /// `PkgID`: letters, digits, `.`, `_`, `-`.
+    pub pkg_id: String,
+    /// Component name.
+    pub name: String,
+    /// Component version.
+    pub version: String,
+    /// MIME type of the payload.
+    #[serde(default)]
+    pub pkg_type: Option<String>,
+    /// Who it is for (at least one).
+    pub targets: Vec<PackageTarget>,
+    /// The payload, base64.
+    pub payload: String,
+}
+
+/// A hosted package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageInfo {
+    /// `PkgID`.
+    pub pkg_id: String,
+    /// Component name.
+    pub name: String,
+    /// Component version.
+    pub version: String,
+    /// MIME type of the payload.
+    #[serde(default)]
+    pub pkg_type: Option<String>,
+    /// Who it is for.
+    pub targets: Vec<PackageTarget>,
+    /// The signed package's size in bytes.
+    pub size: u64,
+    /// SHA-256 of the payload, lowercase hex.
+    pub sha256: String,
+    /// The signer (`GET /originator`).
+    pub originator: String,
+    /// Where devices download it: the content path (`/content/packages/<pkg_id>.dmpkg`) on
+    /// the DM listener.
+    pub content_path: String,
+}
+
+/// `GET /originator`: the key devices must trust for this server's packages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginatorInfo {
+    /// The key id (`Originator:` in packages).
+    pub id: String,
+    /// The Ed25519 public key, base64 of 32 bytes.
+    pub public_key: String,
+}
+
+/// Why a repository operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackageRepoError {
+    /// The upload is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// No package with this id.
+    #[error("no package `{0}`")]
+    Unknown(String),
+    /// The key file cannot be read or written.
+    #[error("the originator key {path}: {reason}")]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        reason: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn content(pkg_id: &str) -> String {
+    format!("packages/{pkg_id}.dmpkg")
+}
+
+fn meta(pkg_id: &str) -> String {
+    format!("packages/{pkg_id}.json")
+}
+
+/// The server's originator: its key from `dir`, made on first use.
+pub fn originator(dir: &Path, id: &str) -> Result<Originator, PackageRepoError> {
+    let path = dir.join(KEY_FILE);
+    let key_err = |reason: String| PackageRepoError::Key {
+        path: path.clone(),
+        reason,
+    };
+    match std::fs::read(&path) {
+        Ok(pkcs8) => Originator::from_pkcs8(id, &pkcs8).map_err(|e| key_err(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (o, pkcs8) = Originator::generate(id).map_err(|e| key_err(e.to_string()))?;
+            write_private(&path, &pkcs8).map_err(|e| key_err(e.to_string()))?;
+            Ok(o)
+        }
+        Err(e) => Err(key_err(e.to_string())),
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// The originator's public view.
+pub fn originator_info(o: &Originator) -> OriginatorInfo {
+    OriginatorInfo {
+        id: o.id().to_owned(),
+        public_key: dm_protocol::auth::b64(&o.public_key()),
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 100
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && !id.starts_with('.')
+}
+
+/// Sign and host a package; its info.
+pub fn publish(
+    store: &Store,
+    o: &Originator,
+    up: &PackageUpload,
+    now: u64,
+) -> Result<PackageInfo, PackageRepoError> {
+    let invalid = |s: String| PackageRepoError::Invalid(s);
+    if !valid_id(&up.pkg_id) {
+        return Err(invalid(format!(
+            "pkg_id `{}` must be 1–100 letters, digits, `.`, `_` or `-`, not starting with `.`",
+            up.pkg_id
+        )));
+    }
+    for (what, v) in [("name", &up.name), ("version", &up.version)] {
+        if v.is_empty() || v.contains('\n') {
+            return Err(invalid(format!("{what} must be one non-empty line")));
+        }
+    }
+    if up.targets.is_empty() {
+        return Err(invalid(
+            "targets must name at least one dev_id or model".into(),
+        ));
+    }
+    let mut targets = Vec::new();
+    for t in &up.targets {
+        targets.push(match (&t.dev_id, &t.model) {
+            (Some(d), None) if !d.is_empty() && !d.contains('\n') => Target::DevId(d.clone()),
+            (None, Some(m)) => match m.split_once('/') {
+                Some((man, model)) if !man.is_empty() && !model.is_empty() && !m.contains('\n') => {
+                    Target::Model {
+                        manufacturer: man.to_owned(),
+                        model: model.to_owned(),
+                    }
+                }
+                _ => return Err(invalid(format!("model `{m}` is not `manufacturer/model`"))),
+            },
+            _ => {
+                return Err(invalid(
+                    "each target has exactly one of dev_id and model".into(),
+                ))
+            }
+        });
+    }
+    let payload = dm_protocol::auth::b64_decode(&up.payload)
+        .map_err(|_| invalid("payload is not base64".into()))?;
+    let bytes = o.sign(&PackageSpec {
+        pkg_id: up.pkg_id.clone(),
+        name: up.name.clone(),
+        version: up.version.clone(),
+        pkg_type: up.pkg_type.clone(),
+        targets,
+        payload: payload.clone(),
+    });
+    let info = PackageInfo {
+        pkg_id: up.pkg_id.clone(),
+        name: up.name.clone(),
+        version: up.version.clone(),
+        pkg_type: up.pkg_type.clone(),
+        targets: up.targets.clone(),
+        size: bytes.len() as u64,
+        sha256: swpkg::sha256(&payload)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        originator: o.id().to_owned(),
+        content_path: format!("/content/{}", content(&up.pkg_id)),
+    };
+    let json = serde_json::to_vec(&info).map_err(|e| invalid(e.to_string()))?;
+    store.put_content(
+        &content(&up.pkg_id),
+        "application/vnd.dmconf.dmpkg",
+        &bytes,
+        now,
+    )?;
+    store.put_content(&meta(&up.pkg_id), "application/json", &json, now)?;
+    Ok(info)
+}
+
+/// Every hosted package, by id.
+pub fn list(store: &Store) -> Result<Vec<PackageInfo>, PackageRepoError> {
+    let mut out = Vec::new();
+    for c in store.contents()? {
+        if let Some(id) = c
+            .name
+            .strip_prefix("packages/")
+            .and_then(|n| n.strip_suffix(".json"))
+        {
+            out.push(get(store, id)?);
+        }
+    }
+    Ok(out)
+}
+
+/// One package's info.
+pub fn get(store: &Store, pkg_id: &str) -> Result<PackageInfo, PackageRepoError> {
+    if !valid_id(pkg_id) {
+        return Err(PackageRepoError::Unknown(pkg_id.to_owned()));
+    }
+    let c = store
+        .content(&meta(pkg_id))
+        .map_err(|_| PackageRepoError::Unknown(pkg_id.to_owned()))?;
+    serde_json::from_slice(&c.bytes)
+        .map_err(|e| PackageRepoError::Invalid(format!("stored metadata of `{pkg_id}`: {e}")))
+}
+
+/// Remove a package and its metadata.
+pub fn delete(store: &Store, pkg_id: &str) -> Result<(), PackageRepoError> {
+    get(store, pkg_id)?;
+    store.delete_content(&content(pkg_id))?;
+    store.delete_content(&meta(pkg_id))?;
+    Ok(())
+}
