@@ -402,7 +402,9 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
         .map_err(|e| usage(&e))?,
     );
     let notifier = Arc::new(PackageNotifier::new(Duration::from_secs(10), a.seed));
-    let admin = Admin::new(store, notifier).with_originator_id(&a.originator_id);
+    let admin = Admin::new(store, notifier)
+        .with_originator_id(&a.originator_id)
+        .with_public_base(dm_server::packages::url_base(&public));
     tokio::spawn(endpoint::serve(
         dm_listener,
         tls,

@@ -282,3 +282,144 @@ pub fn delete(store: &Store, pkg_id: &str) -> Result<(), PackageRepoError> {
     store.delete_content(&meta(pkg_id))?;
     Ok(())
 }
+
+/// A SCOMO operation to queue for a device (`POST /devices/{dev_id}/scomo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScomoOperation {
+    /// Download only (`Download/<x>/Operations/Download`): the package lands in
+    /// `Inventory/Delivered`.
+    Download,
+    /// Download and install, active (`DownloadInstall`). Also the update of a component: a
+    /// newer package of the same name.
+    Install,
+    /// Download and install, inactive (`DownloadInstallInactive`).
+    InstallInactive,
+    /// Remove a deployed component (`Inventory/Deployed/<x>/Operations/Remove`).
+    Remove,
+    /// Activate a deployed component.
+    Activate,
+    /// Deactivate a deployed component.
+    Deactivate,
+    /// Read the inventory (`Get <root>/Inventory?list=StructData`).
+    Inventory,
+}
+
+/// `POST /devices/{dev_id}/scomo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScomoRequest {
+    /// What to do.
+    pub operation: ScomoOperation,
+    /// The package (download and install operations): a `pkg_id` of this repository.
+    #[serde(default)]
+    pub pkg_id: Option<String>,
+    /// The deployed component's node name (remove, activate, deactivate).
+    #[serde(default)]
+    pub component: Option<String>,
+    /// The device's SCOMO root (facts §10: device-defined), default `./SCOMO`.
+    #[serde(default)]
+    pub root: Option<String>,
+}
+
+fn leaf(uri: String, value: &str) -> serde_json::Value {
+    serde_json::json!({"Target": {"LocURI": uri}, "Meta": {"Format": "chr"}, "Data": {"text": value}})
+}
+
+/// The job commands of a SCOMO request (facts §10.1): for a download, `Add` the
+/// `Download/<pkg_id>` node with `PkgID`, `Name`, `PkgURL` (`base` + the package's content
+/// path), `PkgType`, then `Exec` its operation; for an installed component, `Exec` its
+/// operation. Execs get their Correlator from the engine; the device answers 202 and reports
+/// with `urn:oma:at:scomo:1.0:OperationComplete` (facts §10.3), which completes the job.
+pub fn scomo_job(
+    store: &Store,
+    req: &ScomoRequest,
+    base: &str,
+) -> Result<crate::model::JobSpec, PackageRepoError> {
+    let invalid = |s: &str| PackageRepoError::Invalid(s.to_owned());
+    let root = req
+        .root
+        .as_deref()
+        .unwrap_or("./SCOMO")
+        .trim_end_matches('/');
+    let node_name =
+        |s: &str| !s.is_empty() && !s.contains('/') && !s.contains('?') && s != "." && s != "..";
+    let commands = match req.operation {
+        ScomoOperation::Download | ScomoOperation::Install | ScomoOperation::InstallInactive => {
+            let id = req
+                .pkg_id
+                .as_deref()
+                .ok_or_else(|| invalid("this operation needs a pkg_id"))?;
+            let p = get(store, id)?;
+            let op = match req.operation {
+                ScomoOperation::Download => "Download",
+                ScomoOperation::Install => "DownloadInstall",
+                _ => "DownloadInstallInactive",
+            };
+            let x = format!("{root}/Download/{id}");
+            let mut items = vec![
+                leaf(format!("{x}/PkgID"), &p.pkg_id),
+                leaf(format!("{x}/Name"), &p.name),
+                leaf(format!("{x}/PkgURL"), &format!("{base}{}", p.content_path)),
+            ];
+            if let Some(t) = &p.pkg_type {
+                items.push(leaf(format!("{x}/PkgType"), t));
+            }
+            let mut cmds = vec![serde_json::json!({"Command": "Add", "CmdID": "0",
+                "Items": [{"Target": {"LocURI": x}, "Meta": {"Format": "node"}}]})];
+            cmds.extend(
+                items
+                    .into_iter()
+                    .map(|i| serde_json::json!({"Command": "Add", "CmdID": "0", "Items": [i]})),
+            );
+            cmds.push(serde_json::json!({"Command": "Exec", "CmdID": "0",
+                "Items": [{"Target": {"LocURI": format!("{x}/Operations/{op}")}}]}));
+            cmds
+        }
+        ScomoOperation::Remove | ScomoOperation::Activate | ScomoOperation::Deactivate => {
+            let c = req
+                .component
+                .as_deref()
+                .filter(|c| node_name(c))
+                .ok_or_else(|| invalid("this operation needs a component (a node name)"))?;
+            let op = match req.operation {
+                ScomoOperation::Remove => "Remove",
+                ScomoOperation::Activate => "Activate",
+                _ => "Deactivate",
+            };
+            vec![serde_json::json!({"Command": "Exec", "CmdID": "0",
+                "Items": [{"Target": {"LocURI": format!("{root}/Inventory/Deployed/{c}/Operations/{op}")}}]})]
+        }
+        ScomoOperation::Inventory => vec![serde_json::json!({"Command": "Get", "CmdID": "0",
+            "Items": [{"Target": {"LocURI": format!("{root}/Inventory?list=StructData")}}]})],
+    };
+    serde_json::from_value(serde_json::json!({ "commands": commands }))
+        .map_err(|e| PackageRepoError::Invalid(format!("cannot build the job: {e}")))
+}
+
+/// The scheme, host and port of a URL (`http://h:8080/dm` → `http://h:8080`).
+pub fn url_base(url: &str) -> &str {
+    match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            &url[..i + 3 + rest.find('/').unwrap_or(rest.len())]
+        }
+        None => url,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_base_keeps_scheme_host_and_port() {
+        assert_eq!(
+            url_base("http://127.0.0.1:8080/dm"),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(url_base("https://dms.example/a/b?x"), "https://dms.example");
+        assert_eq!(url_base("https://dms.example"), "https://dms.example");
+        assert_eq!(url_base("no-scheme"), "no-scheme");
+    }
+}

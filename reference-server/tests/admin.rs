@@ -81,7 +81,8 @@ impl Server {
     ) -> Result<Server, BoxError> {
         let store = Store::open(dir.path())?;
         let notifier = Arc::new(notifier);
-        let mut admin = Admin::new(store.clone(), notifier.clone());
+        let mut admin =
+            Admin::new(store.clone(), notifier.clone()).with_public_base("http://dms.example:8080");
         if let Some(limit) = max_body {
             admin = admin.with_max_body(limit);
         }
@@ -1084,5 +1085,104 @@ async fn packages_are_signed_hosted_listed_and_deleted() -> R {
         "the private key is never hosted"
     );
     again.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn scomo_requests_become_jobs_with_the_package_url() -> R {
+    let server = Server::start().await?;
+    server
+        .json(Method::POST, "/devices", Some(device_json("IMEI:5")))
+        .await?;
+    let upload = json!({"pkg_id": "app-1", "name": "App", "version": "1",
+        "targets": [{"dev_id": "IMEI:5"}], "payload": dm_protocol::auth::b64(b"x")});
+    server.json(Method::POST, "/packages", Some(upload)).await?;
+    let (status, job) = server
+        .json(
+            Method::POST,
+            "/devices/IMEI:5/scomo",
+            Some(json!({"operation": "install", "pkg_id": "app-1"})),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let cmds = job["spec"]["commands"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let text = serde_json::to_string(&cmds)?;
+    assert_eq!(
+        cmds.first().map(|c| c["Command"].clone()),
+        Some(json!("Add"))
+    );
+    assert!(text.contains("./SCOMO/Download/app-1"), "{text}");
+    assert!(
+        text.contains("http://dms.example:8080/content/packages/app-1.dmpkg"),
+        "{text}"
+    );
+    let last = cmds.last().cloned().unwrap_or_default();
+    assert_eq!(last["Command"], "Exec");
+    assert_eq!(
+        last["Items"][0]["Target"]["LocURI"],
+        "./SCOMO/Download/app-1/Operations/DownloadInstall"
+    );
+
+    let (_, job) = server
+        .json(
+            Method::POST,
+            "/devices/IMEI:5/scomo",
+            Some(json!({"operation": "deactivate", "component": "App", "root": "./SCM"})),
+        )
+        .await?;
+    assert_eq!(
+        job["spec"]["commands"][0]["Items"][0]["Target"]["LocURI"],
+        "./SCM/Inventory/Deployed/App/Operations/Deactivate"
+    );
+    let (_, job) = server
+        .json(
+            Method::POST,
+            "/devices/IMEI:5/scomo",
+            Some(json!({"operation": "inventory"})),
+        )
+        .await?;
+    assert_eq!(job["spec"]["commands"][0]["Command"], "Get");
+
+    for (body, status, kind) in [
+        (
+            json!({"operation": "install"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_package",
+        ),
+        (
+            json!({"operation": "install", "pkg_id": "nope"}),
+            StatusCode::NOT_FOUND,
+            "unknown_package",
+        ),
+        (
+            json!({"operation": "remove", "component": "a/b"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_package",
+        ),
+        (
+            json!({"operation": "reboot"}),
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+        ),
+    ] {
+        let (s, b) = server
+            .json(Method::POST, "/devices/IMEI:5/scomo", Some(body))
+            .await?;
+        assert_eq!(s, status, "{b}");
+        error_of(&b, kind);
+    }
+    let (s, b) = server
+        .json(
+            Method::POST,
+            "/devices/IMEI:404/scomo",
+            Some(json!({"operation": "inventory"})),
+        )
+        .await?;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    error_of(&b, "unknown_device");
+    server.stop().await?;
     Ok(())
 }

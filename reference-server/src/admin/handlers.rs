@@ -147,6 +147,13 @@ where
             store.delete_content(&name)?;
             Ok(Reply::NoContent)
         }
+        (Route::Scomo(dev_id), _) => {
+            store.device(&dev_id)?;
+            let r: crate::packages::ScomoRequest = read_json(admin, req, "scomo request").await?;
+            let spec = crate::packages::scomo_job(store, &r, &admin.public_base)?;
+            let job = store.add_job(&dev_id, &spec, now)?;
+            Ok(created(format!("/jobs/{}", job.id), &job))
+        }
         (Route::Originator, _) => Ok(json(
             StatusCode::OK,
             &crate::packages::originator_info(&*admin.originator()?),

@@ -73,6 +73,7 @@ pub struct Admin {
     notifier: Arc<dyn Notifier>,
     max_body: usize,
     originator_id: String,
+    public_base: String,
     originator: Arc<std::sync::OnceLock<Result<Arc<dm_protocol::swpkg::Originator>, String>>>,
 }
 
@@ -94,6 +95,7 @@ impl Admin {
             notifier,
             max_body: DEFAULT_MAX_BODY,
             originator_id: "dm-server".into(),
+            public_base: String::new(),
             originator: Arc::new(std::sync::OnceLock::new()),
         }
     }
@@ -102,6 +104,14 @@ impl Admin {
     #[must_use]
     pub fn with_originator_id(mut self, id: &str) -> Self {
         id.clone_into(&mut self.originator_id);
+        self
+    }
+
+    /// The scheme, host and port devices reach the DM listener at (e.g.
+    /// `http://dms.example:8080`): the base of the `PkgURL`s SCOMO jobs send.
+    #[must_use]
+    pub fn with_public_base(mut self, base: &str) -> Self {
+        base.trim_end_matches('/').clone_into(&mut self.public_base);
         self
     }
 

@@ -21,6 +21,8 @@ pub(crate) enum Route {
     DeviceAlerts(String),
     /// `/devices/{dev_id}/notify`
     Notify(String),
+    /// `/devices/{dev_id}/scomo`
+    Scomo(String),
     /// `/jobs/{id}`
     Job(u64),
     /// `/sessions/{dev_id}/{session_id}`
@@ -57,6 +59,7 @@ impl Route {
             ["devices", id, "sessions"] if non_empty(id) => Route::DeviceSessions(id.to_string()),
             ["devices", id, "alerts"] if non_empty(id) => Route::DeviceAlerts(id.to_string()),
             ["devices", id, "notify"] if non_empty(id) => Route::Notify(id.to_string()),
+            ["devices", id, "scomo"] if non_empty(id) => Route::Scomo(id.to_string()),
             ["jobs", id] => Route::Job(id.parse().map_err(|_| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -90,7 +93,7 @@ impl Route {
             Route::Devices | Route::DeviceJobs(_) | Route::Packages => &[Method::GET, Method::POST],
             Route::Package(_) => &[Method::GET, Method::DELETE],
             Route::Device(_) => &[Method::GET, Method::PUT, Method::DELETE],
-            Route::Notify(_) => &[Method::POST],
+            Route::Notify(_) | Route::Scomo(_) => &[Method::POST],
             Route::Job(_) => &[Method::GET, Method::DELETE],
             Route::Content(_) => &[Method::GET, Method::PUT, Method::DELETE],
         }
