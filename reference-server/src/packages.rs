@@ -413,6 +413,91 @@ mod tests {
     use super::*;
 
     #[test]
+    fn versions_compare_numerically_by_segment() {
+        use std::cmp::Ordering::*;
+        assert_eq!(version_cmp("2.10", "2.9"), Greater);
+        assert_eq!(version_cmp("1.0", "1.0"), Equal);
+        assert_eq!(version_cmp("1.0", "1.0.1"), Less);
+        assert_eq!(version_cmp("1.a", "1.b"), Less);
+    }
+
+    fn alert(data: &str) -> crate::model::AlertRecord {
+        crate::model::AlertRecord {
+            dev_id: "IMEI:1".into(),
+            session_id: "1".into(),
+            at: 0,
+            code: 1226,
+            correlator: None,
+            items: vec![crate::model::AlertItem {
+                source: None,
+                target: None,
+                type_: Some(DEVICE_REQUEST_TYPE.into()),
+                format: Some("xml".into()),
+                mark: None,
+                data: Some(data.into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_device_request_queues_the_newest_package_for_the_device() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        store.add_device(&crate::model::Device {
+            dev_id: "IMEI:1".into(),
+            server_id: "s".into(),
+            client_auth: None,
+            server_auth: None,
+            notify: vec![],
+        })?;
+        let (o, _) = Originator::generate("dm-server")?;
+        for (id, version, target) in [
+            ("av-1", "1.9", "Acme/Phone"),
+            ("av-2", "1.10", "Acme/Phone"),
+            ("av-3", "9.0", "Other/Model"),
+        ] {
+            publish(
+                &store,
+                &o,
+                &PackageUpload {
+                    pkg_id: id.into(),
+                    name: "Antivirus".into(),
+                    version: version.into(),
+                    pkg_type: None,
+                    targets: vec![PackageTarget {
+                        dev_id: None,
+                        model: Some(target.into()),
+                    }],
+                    payload: dm_protocol::auth::b64(b"x"),
+                },
+                1,
+            )?;
+        }
+        let devinfo = [("Man".to_owned(), "Acme".to_owned()), ("Mod".to_owned(), "Phone".to_owned())]
+            .into_iter()
+            .collect();
+        let job = device_request(
+            &store,
+            &alert("<Operation>update</Operation><Name>Antivirus</Name>"),
+            &devinfo,
+            "http://h",
+            5,
+        )?
+        .ok_or("no job")?;
+        let text = serde_json::to_string(&job.spec)?;
+        assert!(text.contains("http://h/content/packages/av-2.dmpkg"), "the newest for the model: {text}");
+        assert_eq!(store.jobs("IMEI:1")?.len(), 1, "stored, queued");
+        // A package by id, an unknown name, an operation we do not serve.
+        assert!(device_request(&store, &alert("<PkgID>av-1</PkgID>"), &devinfo, "http://h", 5)?.is_some());
+        assert!(device_request(&store, &alert("<Name>Nope</Name>"), &devinfo, "http://h", 5)?.is_none());
+        assert!(device_request(&store, &alert("<Operation>remove</Operation><Name>Antivirus</Name>"), &devinfo, "http://h", 5).is_err());
+        let mut other = alert("<Name>Antivirus</Name>");
+        other.items[0].type_ = Some("org.example.other".into());
+        assert!(device_request(&store, &other, &devinfo, "http://h", 5)?.is_none());
+        Ok(())
+    }
+
+    #[test]
     fn url_base_keeps_scheme_host_and_port() {
         assert_eq!(
             url_base("http://127.0.0.1:8080/dm"),
@@ -421,5 +506,126 @@ mod tests {
         assert_eq!(url_base("https://dms.example/a/b?x"), "https://dms.example");
         assert_eq!(url_base("https://dms.example"), "https://dms.example");
         assert_eq!(url_base("no-scheme"), "no-scheme");
+    }
+}
+
+/// The Generic Alert type of a device's own SCOMO request (project-defined,
+/// SCOMO-OSR-Device-XX; docs/scomo.md): Format `xml`, Data
+/// `<Operation>install</Operation><Name>Antivirus</Name>` (or `<PkgID>…</PkgID>`); the
+/// operation is `install` or `update`, which are the same job: the newest package of that
+/// name targeted at the device.
+pub const DEVICE_REQUEST_TYPE: &str = "urn:dmconf:at:scomo:1.0:DeviceRequest";
+
+/// The text of `<tag>…</tag>` in `data`.
+fn element<'a>(data: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = data.find(&open)? + open.len();
+    let len = data[start..].find(&format!("</{tag}>"))?;
+    Some(data[start..start + len].trim())
+}
+
+/// Dotted versions compared segment by segment, numerically where both are numbers
+/// (`2.10` > `2.9`).
+fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a.split('.'), b.split('.'));
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(p), Some(q)) => {
+                let o = match (p.parse::<u64>(), q.parse::<u64>()) {
+                    (Ok(m), Ok(n)) => m.cmp(&n),
+                    _ => p.cmp(q),
+                };
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+        }
+    }
+}
+
+/// Whether `p` is for the device (facts §5.2 DevInfo `Man`/`Mod` as the device reported them).
+fn targets_device(p: &PackageInfo, dev_id: &str, devinfo: &std::collections::BTreeMap<String, String>) -> bool {
+    let model = match (devinfo.get("Man"), devinfo.get("Mod")) {
+        (Some(m), Some(d)) => Some(format!("{m}/{d}")),
+        _ => None,
+    };
+    p.targets.iter().any(|t| {
+        t.dev_id.as_deref() == Some(dev_id) || (t.model.is_some() && t.model == model)
+    })
+}
+
+/// The job answering a device's request alert (see [`DEVICE_REQUEST_TYPE`]), stored as a
+/// queued job; `None` when the alert is not such a request or no package fits.
+pub fn device_request(
+    store: &Store,
+    alert: &crate::model::AlertRecord,
+    devinfo: &std::collections::BTreeMap<String, String>,
+    base: &str,
+    now: u64,
+) -> Result<Option<crate::model::Job>, PackageRepoError> {
+    let Some(item) = alert
+        .items
+        .iter()
+        .find(|i| i.type_.as_deref() == Some(DEVICE_REQUEST_TYPE))
+    else {
+        return Ok(None);
+    };
+    let data = item.data.as_deref().unwrap_or("");
+    let op = element(data, "Operation").unwrap_or("install");
+    if op != "install" && op != "update" {
+        return Err(PackageRepoError::Invalid(format!(
+            "device request for `{op}`: only install and update are served"
+        )));
+    }
+    let pkg = match (element(data, "PkgID"), element(data, "Name")) {
+        (Some(id), _) => Some(get(store, id)?),
+        (None, Some(name)) => list(store)?
+            .into_iter()
+            .filter(|p| p.name == name && targets_device(p, &alert.dev_id, devinfo))
+            .max_by(|a, b| version_cmp(&a.version, &b.version)),
+        (None, None) => None,
+    };
+    let Some(pkg) = pkg else { return Ok(None) };
+    let spec = scomo_job(
+        store,
+        &ScomoRequest {
+            operation: ScomoOperation::Install,
+            pkg_id: Some(pkg.pkg_id),
+            component: None,
+            root: None,
+        },
+        base,
+    )?;
+    Ok(Some(store.add_job(&alert.dev_id, &spec, now)?))
+}
+
+/// [`crate::session::DeviceRequests`] over the store: a device's SCOMO requests become jobs
+/// of this session.
+pub struct StoreRequests {
+    /// The store.
+    pub store: Store,
+    /// The PkgURL base ([`url_base`] of the server's URL).
+    pub base: String,
+    /// Now, Unix seconds.
+    pub now: u64,
+}
+
+impl crate::session::DeviceRequests for StoreRequests {
+    fn on_generic_alert(
+        &mut self,
+        alert: &crate::model::AlertRecord,
+        devinfo: &std::collections::BTreeMap<String, String>,
+    ) -> Option<crate::model::Job> {
+        match device_request(&self.store, alert, devinfo, &self.base, self.now) {
+            Ok(job) => job,
+            Err(e) => {
+                // The alert is still acknowledged; the operator sees why nothing was queued.
+                eprintln!("dm-server: device request of {} not served: {e}", alert.dev_id);
+                None
+            }
+        }
     }
 }

@@ -270,6 +270,12 @@ impl DmService {
         if let Some(factory) = &self.tester {
             engine.set_tester(factory(dev_id));
         }
+        // SCOMO-OSR-Device-XX: the device's own requests become jobs of this session.
+        engine.set_requests(Box::new(crate::packages::StoreRequests {
+            store: self.store.clone(),
+            base: crate::packages::url_base(&self.config.server_uri).to_owned(),
+            now: self.clock.now_unix(),
+        }));
         self.store
             .start_session(dev_id, sid, self.clock.now_unix())?;
         Ok(Ok(Live { engine }))

@@ -214,3 +214,65 @@ async fn an_unencodable_reply_is_a_500_and_the_job_waits() {
     );
     assert_ne!(store.job(job.id).unwrap().state, JobState::Done);
 }
+
+#[tokio::test]
+async fn a_device_request_alert_gets_its_scomo_job_in_the_same_session() {
+    // SCOMO-OSR-Device-XX: the device asks for an install in package 1; package 2 already
+    // carries the Download node and the DownloadInstall Exec of the newest package.
+    let dir = tempfile::tempdir().unwrap();
+    let (svc, store) = service(dir.path(), ManualClock::at(1));
+    let (o, _) = dm_protocol::swpkg::Originator::generate("dm-server").unwrap();
+    dm_server::packages::publish(
+        &store,
+        &o,
+        &dm_server::packages::PackageUpload {
+            pkg_id: "av-2".into(),
+            name: "Antivirus".into(),
+            version: "2".into(),
+            pkg_type: None,
+            targets: vec![dm_server::packages::PackageTarget {
+                dev_id: Some("IMEI:A".into()),
+                model: None,
+            }],
+            payload: dm_protocol::auth::b64(b"x"),
+        },
+        1,
+    )
+    .unwrap();
+    let (mut tree, _) = device("IMEI:A");
+    let mut client = Session::new(SessionConfig {
+        session_id: "SR".into(),
+        server_uri: URL.into(),
+        server_id: "srvA".into(),
+        initiation: Initiation::Client,
+        client_auth: None,
+        server_auth: None,
+        max_msg_size: None,
+        max_obj_size: None,
+        alerts: vec![dm_protocol::model::Alert {
+            cmd_id: "0".into(),
+            code: Some(dm_protocol::codes::AlertCode::from_u16(1226)),
+            items: vec![dm_protocol::model::Item {
+                meta: Some(dm_protocol::model::Meta {
+                    type_: Some(dm_server::packages::DEVICE_REQUEST_TYPE.into()),
+                    format: Some("xml".into()),
+                    ..Default::default()
+                }),
+                data: Some(dm_protocol::model::Data::Text(
+                    "<Operation>install</Operation><Name>Antivirus</Name>".into(),
+                )),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        seed: 1,
+        faults: Default::default(),
+    });
+    let first = codec::encode(&client.start(&mut tree), Encoding::Xml).unwrap();
+    let answer = post(&svc, first, "application/vnd.syncml.dm+xml").await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.contains("./SCOMO/Download/av-2/Operations/DownloadInstall"), "{text}");
+    assert!(text.contains("/content/packages/av-2.dmpkg"), "{text}");
+    let jobs = store.jobs("IMEI:A").unwrap();
+    assert!(jobs.iter().any(|j| j.state == JobState::Sent), "{jobs:?}");
+}

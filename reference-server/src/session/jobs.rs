@@ -160,45 +160,52 @@ impl JobBook {
     pub fn new(jobs: Vec<Job>) -> Self {
         let mut book = JobBook::default();
         for job in jobs {
-            let phase = match job.state {
-                JobState::Queued | JobState::Interrupted | JobState::Sent => Phase::Unsent,
-                JobState::Waiting => Phase::Waiting,
-                JobState::Done | JobState::Cancelled => continue,
-            };
-            let mut commands = job.spec.commands.clone();
-            with_correlators(job.id, &mut commands, "");
-            let mut cmds = BTreeMap::new();
-            tracks(&commands, "", &mut cmds);
-            if phase == Phase::Waiting {
-                // Waiting from an earlier session: the Execs answered 202 and not completed.
-                for st in &job.statuses {
-                    if let Some(t) = cmds.get_mut(&st.command) {
-                        t.status = Some(StatusCode::from_u16(st.code));
-                        let done = t.correlator.as_ref().is_some_and(|c| {
-                            job.completions
-                                .iter()
-                                .any(|a| a.correlator.as_ref() == Some(c))
-                        });
-                        t.waiting = st.code == 202 && t.name == "Exec" && !done;
-                        t.got_results = true;
-                    }
-                }
-                for t in cmds.values_mut() {
-                    if t.status.is_none() {
-                        t.status = Some(StatusCode::Ok);
-                        t.got_results = true;
-                    }
-                }
-            }
-            book.jobs.push(Tracked {
-                id: job.id,
-                commands,
-                phase,
-                was_sent: false,
-                cmds,
-            });
+            book.add(job);
         }
         book
+    }
+
+    /// Track one more job (e.g. queued in the middle of a session for a device's request):
+    /// Queued, Interrupted and Sent ones are (re)sent; Waiting ones only wait for their
+    /// Generic Alerts; the others are ignored.
+    pub fn add(&mut self, job: Job) {
+        let phase = match job.state {
+            JobState::Queued | JobState::Interrupted | JobState::Sent => Phase::Unsent,
+            JobState::Waiting => Phase::Waiting,
+            JobState::Done | JobState::Cancelled => return,
+        };
+        let mut commands = job.spec.commands.clone();
+        with_correlators(job.id, &mut commands, "");
+        let mut cmds = BTreeMap::new();
+        tracks(&commands, "", &mut cmds);
+        if phase == Phase::Waiting {
+            // Waiting from an earlier session: the Execs answered 202 and not completed.
+            for st in &job.statuses {
+                if let Some(t) = cmds.get_mut(&st.command) {
+                    t.status = Some(StatusCode::from_u16(st.code));
+                    let done = t.correlator.as_ref().is_some_and(|c| {
+                        job.completions
+                            .iter()
+                            .any(|a| a.correlator.as_ref() == Some(c))
+                    });
+                    t.waiting = st.code == 202 && t.name == "Exec" && !done;
+                    t.got_results = true;
+                }
+            }
+            for t in cmds.values_mut() {
+                if t.status.is_none() {
+                    t.status = Some(StatusCode::Ok);
+                    t.got_results = true;
+                }
+            }
+        }
+        self.jobs.push(Tracked {
+            id: job.id,
+            commands,
+            phase,
+            was_sent: false,
+            cmds,
+        });
     }
 
     /// The commands of every unsent job, in order, each with its origin; the jobs become

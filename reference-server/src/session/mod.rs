@@ -192,12 +192,27 @@ struct CachedReply {
     encoding: Encoding,
 }
 
+/// Acts on a device's own requests, carried as Generic Alerts of project-defined types (e.g.
+/// a SCOMO install the device asks for, SCOMO-OSR-Device-XX; see `crate::packages`). Called
+/// only for alerts of an authenticated device; a returned job (already stored, queued) is
+/// sent in this same session.
+pub trait DeviceRequests: Send {
+    /// The job answering `alert`, if it is a request this server serves. `devinfo` is the
+    /// DevInfo the device reported (facts §5.2), for targeting.
+    fn on_generic_alert(
+        &mut self,
+        alert: &AlertRecord,
+        devinfo: &std::collections::BTreeMap<String, String>,
+    ) -> Option<Job>;
+}
+
 /// One DM session on the server side. See the module documentation.
 pub struct ServerSession {
     setup: SessionSetup,
     clock: Arc<dyn Clock>,
     nonces: NonceGenerator,
     tester: Box<dyn ServerTester>,
+    requests: Option<Box<dyn DeviceRequests>>,
     session_id: Option<String>,
     peer_uri: String,
     next_msg_id: u64,
@@ -328,6 +343,7 @@ impl ServerSession {
             setup,
             clock,
             tester: Box::new(NoTester),
+            requests: None,
             session_id: None,
             next_msg_id: 1,
             last_sent: None,
@@ -350,6 +366,11 @@ impl ServerSession {
             ended: None,
             encoding: Encoding::Xml,
         })
+    }
+
+    /// Serve the device's own requests with `requests` (see [`DeviceRequests`]).
+    pub fn set_requests(&mut self, requests: Box<dyn DeviceRequests>) {
+        self.requests = Some(requests);
     }
 
     /// Script the server side with `tester` (see [`ServerTester`]).
@@ -1248,6 +1269,11 @@ impl ServerSession {
                         .any(|i| i.type_.is_none() || i.format.is_none());
                 if code == AlertCode::GenericAlert {
                     self.book.on_completion(&record, &mut cx.jobs);
+                    if let Some(r) = self.requests.as_mut() {
+                        if let Some(job) = r.on_generic_alert(&record, &self.setup.state.devinfo) {
+                            self.book.add(job);
+                        }
+                    }
                 }
                 cx.alerts.push(record);
                 if incomplete {
