@@ -22,6 +22,7 @@ pub mod admin;
 pub mod endpoint;
 pub mod faults;
 pub mod http_client;
+pub mod migration;
 pub mod model;
 pub mod notify;
 pub mod packages;

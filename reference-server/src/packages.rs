@@ -440,7 +440,8 @@ mod tests {
     }
 
     #[test]
-    fn a_device_request_queues_the_newest_package_for_the_device() -> Result<(), Box<dyn std::error::Error>> {
+    fn a_device_request_queues_the_newest_package_for_the_device(
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let store = Store::open(dir.path())?;
         store.add_device(&crate::model::Device {
@@ -473,9 +474,12 @@ mod tests {
                 1,
             )?;
         }
-        let devinfo = [("Man".to_owned(), "Acme".to_owned()), ("Mod".to_owned(), "Phone".to_owned())]
-            .into_iter()
-            .collect();
+        let devinfo = [
+            ("Man".to_owned(), "Acme".to_owned()),
+            ("Mod".to_owned(), "Phone".to_owned()),
+        ]
+        .into_iter()
+        .collect();
         let job = device_request(
             &store,
             &alert("<Operation>update</Operation><Name>Antivirus</Name>"),
@@ -485,12 +489,31 @@ mod tests {
         )?
         .ok_or("no job")?;
         let text = serde_json::to_string(&job.spec)?;
-        assert!(text.contains("http://h/content/packages/av-2.dmpkg"), "the newest for the model: {text}");
+        assert!(
+            text.contains("http://h/content/packages/av-2.dmpkg"),
+            "the newest for the model: {text}"
+        );
         assert_eq!(store.jobs("IMEI:1")?.len(), 1, "stored, queued");
         // A package by id, an unknown name, an operation we do not serve.
-        assert!(device_request(&store, &alert("<PkgID>av-1</PkgID>"), &devinfo, "http://h", 5)?.is_some());
-        assert!(device_request(&store, &alert("<Name>Nope</Name>"), &devinfo, "http://h", 5)?.is_none());
-        assert!(device_request(&store, &alert("<Operation>remove</Operation><Name>Antivirus</Name>"), &devinfo, "http://h", 5).is_err());
+        assert!(device_request(
+            &store,
+            &alert("<PkgID>av-1</PkgID>"),
+            &devinfo,
+            "http://h",
+            5
+        )?
+        .is_some());
+        assert!(
+            device_request(&store, &alert("<Name>Nope</Name>"), &devinfo, "http://h", 5)?.is_none()
+        );
+        assert!(device_request(
+            &store,
+            &alert("<Operation>remove</Operation><Name>Antivirus</Name>"),
+            &devinfo,
+            "http://h",
+            5
+        )
+        .is_err());
         let mut other = alert("<Name>Antivirus</Name>");
         other.items[0].type_ = Some("org.example.other".into());
         assert!(device_request(&store, &other, &devinfo, "http://h", 5)?.is_none());
@@ -547,14 +570,18 @@ fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Whether `p` is for the device (facts §5.2 DevInfo `Man`/`Mod` as the device reported them).
-fn targets_device(p: &PackageInfo, dev_id: &str, devinfo: &std::collections::BTreeMap<String, String>) -> bool {
+fn targets_device(
+    p: &PackageInfo,
+    dev_id: &str,
+    devinfo: &std::collections::BTreeMap<String, String>,
+) -> bool {
     let model = match (devinfo.get("Man"), devinfo.get("Mod")) {
         (Some(m), Some(d)) => Some(format!("{m}/{d}")),
         _ => None,
     };
-    p.targets.iter().any(|t| {
-        t.dev_id.as_deref() == Some(dev_id) || (t.model.is_some() && t.model == model)
-    })
+    p.targets
+        .iter()
+        .any(|t| t.dev_id.as_deref() == Some(dev_id) || (t.model.is_some() && t.model == model))
 }
 
 /// The job answering a device's request alert (see [`DEVICE_REQUEST_TYPE`]), stored as a
@@ -623,7 +650,10 @@ impl crate::session::DeviceRequests for StoreRequests {
             Ok(job) => job,
             Err(e) => {
                 // The alert is still acknowledged; the operator sees why nothing was queued.
-                eprintln!("dm-server: device request of {} not served: {e}", alert.dev_id);
+                eprintln!(
+                    "dm-server: device request of {} not served: {e}",
+                    alert.dev_id
+                );
                 None
             }
         }

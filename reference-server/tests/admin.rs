@@ -1186,3 +1186,88 @@ async fn scomo_requests_become_jobs_with_the_package_url() -> R {
     server.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn backups_are_started_listed_and_restored_onto_another_device() -> R {
+    let server = Server::start().await?;
+    for d in ["IMEI:old", "IMEI:new"] {
+        server
+            .json(Method::POST, "/devices", Some(device_json(d)))
+            .await?;
+    }
+    let (status, job) = server
+        .json(
+            Method::POST,
+            "/devices/IMEI:old/backup",
+            Some(json!({"subtrees": ["./Vendor"]})),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let cmds = &job["spec"]["commands"];
+    assert_eq!(cmds[0]["Items"][0]["Target"]["LocURI"], "./Backup/Subtrees");
+    assert_eq!(
+        cmds[1]["Items"][0]["Target"]["LocURI"],
+        "./Backup/Operations/Backup"
+    );
+    let upload = cmds[1]["Items"][0]["Data"]["text"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let prefix = "http://dms.example:8080/upload/backups/IMEI_3Aold/";
+    assert!(
+        upload.starts_with(prefix) && upload.ends_with(".tnds"),
+        "{upload}"
+    );
+    // The device uploads there (the DM listener's /upload/, stored as uploads/…).
+    let name = format!(
+        "uploads/{}",
+        upload.trim_start_matches("http://dms.example:8080/upload/")
+    );
+    server
+        .store
+        .put_content(&name, "application/octet-stream", b"<MgmtTree/>", 1)?;
+    let (_, list) = server
+        .json(Method::GET, "/devices/IMEI:old/backups", None)
+        .await?;
+    assert_eq!(list[0]["name"], json!(name));
+    let (_, none) = server
+        .json(Method::GET, "/devices/IMEI:new/backups", None)
+        .await?;
+    assert_eq!(none, json!([]));
+    // Restore it onto the new device: the migration.
+    let (status, job) = server
+        .json(
+            Method::POST,
+            "/devices/IMEI:new/restore",
+            Some(json!({"backup": name})),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    assert_eq!(job["dev_id"], "IMEI:new");
+    let item = &job["spec"]["commands"][0]["Items"][0];
+    assert_eq!(item["Target"]["LocURI"], "./Backup/Operations/Restore");
+    assert_eq!(
+        item["Data"]["text"],
+        json!(format!("http://dms.example:8080/content/{name}"))
+    );
+    let (status, body) = server
+        .json(
+            Method::POST,
+            "/devices/IMEI:new/restore",
+            Some(json!({"backup": "uploads/backups/x/1.tnds"})),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    error_of(&body, "unknown_content");
+    let (status, body) = server
+        .json(
+            Method::POST,
+            "/devices/IMEI:old/backup",
+            Some(json!({"subtrees": ["a,b"]})),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    error_of(&body, "invalid_request");
+    server.stop().await?;
+    Ok(())
+}

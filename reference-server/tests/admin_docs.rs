@@ -112,6 +112,12 @@ fn every_tagged_example_decodes_as_its_model_type() -> R {
                 let store = Store::open(dir.path())?;
                 dm_server::packages::publish(&store, &o, &up, 1)?;
             }
+            "backup-request" => {
+                let _: dm_server::migration::BackupRequest = decode(tag, text)?;
+            }
+            "restore-request" => {
+                let _: dm_server::migration::RestoreRequest = decode(tag, text)?;
+            }
             "scomo-request" => {
                 let _: dm_server::packages::ScomoRequest = decode(tag, text)?;
             }
@@ -185,7 +191,7 @@ fn markdown_and_openapi_list_the_same_endpoints_and_error_kinds() -> R {
     let md = read("admin-api.md")?;
     let yaml = read("admin-api.openapi.yaml")?;
     let md_paths = md_endpoints(&md);
-    assert_eq!(md_paths.len(), 25, "{md_paths:?}");
+    assert_eq!(md_paths.len(), 28, "{md_paths:?}");
     assert_eq!(md_paths, openapi_endpoints(&yaml));
 
     let kinds = md_error_kinds(&md);

@@ -271,7 +271,10 @@ async fn a_device_request_alert_gets_its_scomo_job_in_the_same_session() {
     let first = codec::encode(&client.start(&mut tree), Encoding::Xml).unwrap();
     let answer = post(&svc, first, "application/vnd.syncml.dm+xml").await;
     let text = String::from_utf8_lossy(&answer);
-    assert!(text.contains("./SCOMO/Download/av-2/Operations/DownloadInstall"), "{text}");
+    assert!(
+        text.contains("./SCOMO/Download/av-2/Operations/DownloadInstall"),
+        "{text}"
+    );
     assert!(text.contains("/content/packages/av-2.dmpkg"), "{text}");
     let jobs = store.jobs("IMEI:A").unwrap();
     assert!(jobs.iter().any(|j| j.state == JobState::Sent), "{jobs:?}");

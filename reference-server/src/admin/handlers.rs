@@ -154,6 +154,37 @@ where
             let job = store.add_job(&dev_id, &spec, now)?;
             Ok(created(format!("/jobs/{}", job.id), &job))
         }
+        (Route::Backup(dev_id), _) => {
+            store.device(&dev_id)?;
+            let body = read_body(admin, req).await?;
+            let r: crate::migration::BackupRequest = if body.is_empty() {
+                crate::migration::BackupRequest::default()
+            } else {
+                serde_json::from_slice(&body)
+                    .map_err(|e| ApiError::bad_json("backup request", &e))?
+            };
+            // A number unique per device names the backup: the time plus its job count.
+            let n = now + store.jobs(&dev_id)?.len() as u64;
+            let spec = crate::migration::backup_job(&dev_id, &r, &admin.public_base, n)
+                .map_err(ApiError::invalid)?;
+            let job = store.add_job(&dev_id, &spec, now)?;
+            Ok(created(format!("/jobs/{}", job.id), &job))
+        }
+        (Route::Backups(dev_id), _) => {
+            store.device(&dev_id)?;
+            Ok(json(
+                StatusCode::OK,
+                &crate::migration::backups(store, &dev_id)?,
+            ))
+        }
+        (Route::Restore(dev_id), _) => {
+            store.device(&dev_id)?;
+            let r: crate::migration::RestoreRequest =
+                read_json(admin, req, "restore request").await?;
+            let spec = crate::migration::restore_job(store, &r, &admin.public_base)?;
+            let job = store.add_job(&dev_id, &spec, now)?;
+            Ok(created(format!("/jobs/{}", job.id), &job))
+        }
         (Route::Originator, _) => Ok(json(
             StatusCode::OK,
             &crate::packages::originator_info(&*admin.originator()?),

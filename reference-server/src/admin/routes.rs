@@ -23,6 +23,12 @@ pub(crate) enum Route {
     Notify(String),
     /// `/devices/{dev_id}/scomo`
     Scomo(String),
+    /// `/devices/{dev_id}/backup`
+    Backup(String),
+    /// `/devices/{dev_id}/backups`
+    Backups(String),
+    /// `/devices/{dev_id}/restore`
+    Restore(String),
     /// `/jobs/{id}`
     Job(u64),
     /// `/sessions/{dev_id}/{session_id}`
@@ -60,6 +66,9 @@ impl Route {
             ["devices", id, "alerts"] if non_empty(id) => Route::DeviceAlerts(id.to_string()),
             ["devices", id, "notify"] if non_empty(id) => Route::Notify(id.to_string()),
             ["devices", id, "scomo"] if non_empty(id) => Route::Scomo(id.to_string()),
+            ["devices", id, "backup"] if non_empty(id) => Route::Backup(id.to_string()),
+            ["devices", id, "backups"] if non_empty(id) => Route::Backups(id.to_string()),
+            ["devices", id, "restore"] if non_empty(id) => Route::Restore(id.to_string()),
             ["jobs", id] => Route::Job(id.parse().map_err(|_| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -93,7 +102,10 @@ impl Route {
             Route::Devices | Route::DeviceJobs(_) | Route::Packages => &[Method::GET, Method::POST],
             Route::Package(_) => &[Method::GET, Method::DELETE],
             Route::Device(_) => &[Method::GET, Method::PUT, Method::DELETE],
-            Route::Notify(_) | Route::Scomo(_) => &[Method::POST],
+            Route::Notify(_) | Route::Scomo(_) | Route::Backup(_) | Route::Restore(_) => {
+                &[Method::POST]
+            }
+            Route::Backups(_) => &[Method::GET],
             Route::Job(_) => &[Method::GET, Method::DELETE],
             Route::Content(_) => &[Method::GET, Method::PUT, Method::DELETE],
         }
