@@ -408,130 +408,6 @@ pub fn url_base(url: &str) -> &str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_compare_numerically_by_segment() {
-        use std::cmp::Ordering::*;
-        assert_eq!(version_cmp("2.10", "2.9"), Greater);
-        assert_eq!(version_cmp("1.0", "1.0"), Equal);
-        assert_eq!(version_cmp("1.0", "1.0.1"), Less);
-        assert_eq!(version_cmp("1.a", "1.b"), Less);
-    }
-
-    fn alert(data: &str) -> crate::model::AlertRecord {
-        crate::model::AlertRecord {
-            dev_id: "IMEI:1".into(),
-            session_id: "1".into(),
-            at: 0,
-            code: 1226,
-            correlator: None,
-            items: vec![crate::model::AlertItem {
-                source: None,
-                target: None,
-                type_: Some(DEVICE_REQUEST_TYPE.into()),
-                format: Some("xml".into()),
-                mark: None,
-                data: Some(data.into()),
-            }],
-        }
-    }
-
-    #[test]
-    fn a_device_request_queues_the_newest_package_for_the_device(
-    ) -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let store = Store::open(dir.path())?;
-        store.add_device(&crate::model::Device {
-            dev_id: "IMEI:1".into(),
-            server_id: "s".into(),
-            client_auth: None,
-            server_auth: None,
-            notify: vec![],
-        })?;
-        let (o, _) = Originator::generate("dm-server")?;
-        for (id, version, target) in [
-            ("av-1", "1.9", "Acme/Phone"),
-            ("av-2", "1.10", "Acme/Phone"),
-            ("av-3", "9.0", "Other/Model"),
-        ] {
-            publish(
-                &store,
-                &o,
-                &PackageUpload {
-                    pkg_id: id.into(),
-                    name: "Antivirus".into(),
-                    version: version.into(),
-                    pkg_type: None,
-                    targets: vec![PackageTarget {
-                        dev_id: None,
-                        model: Some(target.into()),
-                    }],
-                    payload: dm_protocol::auth::b64(b"x"),
-                },
-                1,
-            )?;
-        }
-        let devinfo = [
-            ("Man".to_owned(), "Acme".to_owned()),
-            ("Mod".to_owned(), "Phone".to_owned()),
-        ]
-        .into_iter()
-        .collect();
-        let job = device_request(
-            &store,
-            &alert("<Operation>update</Operation><Name>Antivirus</Name>"),
-            &devinfo,
-            "http://h",
-            5,
-        )?
-        .ok_or("no job")?;
-        let text = serde_json::to_string(&job.spec)?;
-        assert!(
-            text.contains("http://h/content/packages/av-2.dmpkg"),
-            "the newest for the model: {text}"
-        );
-        assert_eq!(store.jobs("IMEI:1")?.len(), 1, "stored, queued");
-        // A package by id, an unknown name, an operation we do not serve.
-        assert!(device_request(
-            &store,
-            &alert("<PkgID>av-1</PkgID>"),
-            &devinfo,
-            "http://h",
-            5
-        )?
-        .is_some());
-        assert!(
-            device_request(&store, &alert("<Name>Nope</Name>"), &devinfo, "http://h", 5)?.is_none()
-        );
-        assert!(device_request(
-            &store,
-            &alert("<Operation>remove</Operation><Name>Antivirus</Name>"),
-            &devinfo,
-            "http://h",
-            5
-        )
-        .is_err());
-        let mut other = alert("<Name>Antivirus</Name>");
-        other.items[0].type_ = Some("org.example.other".into());
-        assert!(device_request(&store, &other, &devinfo, "http://h", 5)?.is_none());
-        Ok(())
-    }
-
-    #[test]
-    fn url_base_keeps_scheme_host_and_port() {
-        assert_eq!(
-            url_base("http://127.0.0.1:8080/dm"),
-            "http://127.0.0.1:8080"
-        );
-        assert_eq!(url_base("https://dms.example/a/b?x"), "https://dms.example");
-        assert_eq!(url_base("https://dms.example"), "https://dms.example");
-        assert_eq!(url_base("no-scheme"), "no-scheme");
-    }
-}
-
 /// The Generic Alert type of a device's own SCOMO request (project-defined,
 /// SCOMO-OSR-Device-XX; docs/scomo.md): Format `xml`, Data
 /// `<Operation>install</Operation><Name>Antivirus</Name>` (or `<PkgID>…</PkgID>`); the
@@ -657,5 +533,129 @@ impl crate::session::DeviceRequests for StoreRequests {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically_by_segment() {
+        use std::cmp::Ordering::*;
+        assert_eq!(version_cmp("2.10", "2.9"), Greater);
+        assert_eq!(version_cmp("1.0", "1.0"), Equal);
+        assert_eq!(version_cmp("1.0", "1.0.1"), Less);
+        assert_eq!(version_cmp("1.a", "1.b"), Less);
+    }
+
+    fn alert(data: &str) -> crate::model::AlertRecord {
+        crate::model::AlertRecord {
+            dev_id: "IMEI:1".into(),
+            session_id: "1".into(),
+            at: 0,
+            code: 1226,
+            correlator: None,
+            items: vec![crate::model::AlertItem {
+                source: None,
+                target: None,
+                type_: Some(DEVICE_REQUEST_TYPE.into()),
+                format: Some("xml".into()),
+                mark: None,
+                data: Some(data.into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_device_request_queues_the_newest_package_for_the_device(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::open(dir.path())?;
+        store.add_device(&crate::model::Device {
+            dev_id: "IMEI:1".into(),
+            server_id: "s".into(),
+            client_auth: None,
+            server_auth: None,
+            notify: vec![],
+        })?;
+        let (o, _) = Originator::generate("dm-server")?;
+        for (id, version, target) in [
+            ("av-1", "1.9", "Acme/Phone"),
+            ("av-2", "1.10", "Acme/Phone"),
+            ("av-3", "9.0", "Other/Model"),
+        ] {
+            publish(
+                &store,
+                &o,
+                &PackageUpload {
+                    pkg_id: id.into(),
+                    name: "Antivirus".into(),
+                    version: version.into(),
+                    pkg_type: None,
+                    targets: vec![PackageTarget {
+                        dev_id: None,
+                        model: Some(target.into()),
+                    }],
+                    payload: dm_protocol::auth::b64(b"x"),
+                },
+                1,
+            )?;
+        }
+        let devinfo = [
+            ("Man".to_owned(), "Acme".to_owned()),
+            ("Mod".to_owned(), "Phone".to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        let job = device_request(
+            &store,
+            &alert("<Operation>update</Operation><Name>Antivirus</Name>"),
+            &devinfo,
+            "http://h",
+            5,
+        )?
+        .ok_or("no job")?;
+        let text = serde_json::to_string(&job.spec)?;
+        assert!(
+            text.contains("http://h/content/packages/av-2.dmpkg"),
+            "the newest for the model: {text}"
+        );
+        assert_eq!(store.jobs("IMEI:1")?.len(), 1, "stored, queued");
+        // A package by id, an unknown name, an operation we do not serve.
+        assert!(device_request(
+            &store,
+            &alert("<PkgID>av-1</PkgID>"),
+            &devinfo,
+            "http://h",
+            5
+        )?
+        .is_some());
+        assert!(
+            device_request(&store, &alert("<Name>Nope</Name>"), &devinfo, "http://h", 5)?.is_none()
+        );
+        assert!(device_request(
+            &store,
+            &alert("<Operation>remove</Operation><Name>Antivirus</Name>"),
+            &devinfo,
+            "http://h",
+            5
+        )
+        .is_err());
+        let mut other = alert("<Name>Antivirus</Name>");
+        other.items[0].type_ = Some("org.example.other".into());
+        assert!(device_request(&store, &other, &devinfo, "http://h", 5)?.is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn url_base_keeps_scheme_host_and_port() {
+        assert_eq!(
+            url_base("http://127.0.0.1:8080/dm"),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(url_base("https://dms.example/a/b?x"), "https://dms.example");
+        assert_eq!(url_base("https://dms.example"), "https://dms.example");
+        assert_eq!(url_base("no-scheme"), "no-scheme");
     }
 }
