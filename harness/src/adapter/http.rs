@@ -130,6 +130,37 @@ impl HttpAdapter {
         Self::parse("alerts", &body)
     }
 
+    /// The software-originator key the server signs packages with (`GET /originator`).
+    pub async fn originator(&self) -> Result<dm_server::packages::OriginatorInfo, AdapterError> {
+        let (_, body) = self.call("originator", "GET", "/originator", None, &[200]).await?;
+        Self::parse("originator", &body)
+    }
+
+    /// Publish a package (`POST /packages`).
+    pub async fn publish_package(
+        &self,
+        up: &dm_server::packages::PackageUpload,
+    ) -> Result<dm_server::packages::PackageInfo, AdapterError> {
+        let body = Self::json("publish_package", up)?;
+        let (_, out) = self
+            .call("publish_package", "POST", "/packages", Some(body), &[201])
+            .await?;
+        Self::parse("publish_package", &out)
+    }
+
+    /// Queue a SCOMO job (`POST /devices/{dev_id}/scomo`); its id.
+    pub async fn scomo(
+        &self,
+        dev_id: &str,
+        req: &dm_server::packages::ScomoRequest,
+    ) -> Result<u64, AdapterError> {
+        let path = format!("/devices/{}/scomo", path_segment(dev_id));
+        let (_, out) = self
+            .call("scomo", "POST", &path, Some(Self::json("scomo", req)?), &[201])
+            .await?;
+        Ok(Self::parse::<Job>("scomo", &out)?.id)
+    }
+
     /// Cancel a job that was not sent (`DELETE /jobs/{id}`); a job already sent or done is
     /// left as it is (409).
     pub async fn cancel_job(&self, id: u64) -> Result<(), AdapterError> {
