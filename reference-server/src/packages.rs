@@ -372,6 +372,11 @@ pub fn scomo_job(
                     .into_iter()
                     .map(|i| serde_json::json!({"Command": "Add", "CmdID": "0", "Items": [i]})),
             );
+            // A device that makes the Operations leaves itself answers this Add 418; one that
+            // expects the server to stage them (the reference client) gets it: either way
+            // the Exec follows (facts §10.1 leaves it open; not inside an Atomic on purpose).
+            cmds.push(serde_json::json!({"Command": "Add", "CmdID": "0",
+                "Items": [{"Target": {"LocURI": format!("{x}/Operations/{op}")}}]}));
             cmds.push(serde_json::json!({"Command": "Exec", "CmdID": "0",
                 "Items": [{"Target": {"LocURI": format!("{x}/Operations/{op}")}}]}));
             cmds
