@@ -8,6 +8,8 @@
 //! - `state.json`: the next client-initiated SessionID, the UI answers not yet used and the
 //!   asynchronous Exec completions not yet reported, replaced atomically (write, fsync,
 //!   rename);
+//! - `scomo/`: partial SCOMO downloads and delivered packages (docs/reference-client.md
+//!   "SCOMO"); the pending operations themselves are in `state.json`;
 //! - `lock`: held (advisory file lock) while a process uses the directory, so two
 //!   `dm-client` processes never work on the same device at once.
 
@@ -26,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::{self, AccountError, DeviceAccount};
 use crate::driver::{self, DriverError, Exchange};
 use crate::profile::{DeviceProfile, ProfileError};
+use crate::scomo::{self, OperationReport, PendingOperation, Queue};
 use crate::session::{
     ClientFaults, Deviation, EndReason, Initiation, OwnDeviation, Session, SessionConfig,
 };
@@ -111,6 +114,10 @@ struct RunState {
     /// Asynchronous Exec completions not yet reported to their server (facts §3.5).
     #[serde(default)]
     completions: Vec<StoredCompletion>,
+    /// SCOMO operations accepted (202) and not performed yet (docs/reference-client.md
+    /// "SCOMO").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    scomo: Vec<PendingOperation>,
 }
 
 /// A [`Completion`] as `state.json` keeps it.
@@ -207,6 +214,7 @@ pub struct Device {
     tree: Tree,
     state: RunState,
     clock: Arc<dyn Clock>,
+    scomo: Queue,
     _lock: File,
 }
 
@@ -282,6 +290,7 @@ fn remove_partial(dir: &Path) {
         let _ = fs::remove_file(dir.join(f));
     }
     let _ = fs::remove_dir_all(dir.join("ddf"));
+    let _ = fs::remove_dir_all(dir.join("scomo"));
 }
 
 /// The SessionID of the `n`-th client-initiated session (from 0): uppercase hex of
@@ -384,9 +393,17 @@ impl Device {
             next_session: 0,
             ui: p.ui.clone(),
             completions: Vec::new(),
+            scomo: Vec::new(),
         };
-        let dev = Device::assemble(dir, p, tree, state, clock, lock);
+        let dev = match Device::assemble(dir, p, tree, state, clock, lock) {
+            Ok(d) => d,
+            Err(e) => {
+                remove_partial(dir);
+                return Err(e);
+            }
+        };
         // The profile copy is written last: its presence marks a complete device.
+        let mut dev = dev;
         let saved = dev
             .save_state()
             .and_then(|()| write_atomically(&profile_copy, dev.profile.to_toml().as_bytes()));
@@ -405,16 +422,22 @@ impl Device {
         state: RunState,
         clock: Arc<dyn Clock>,
         lock: File,
-    ) -> Device {
+    ) -> Result<Device, DeviceError> {
         tree.set_faults(profile.faults.tree_faults());
-        Device {
+        let queue: Queue = Arc::new(std::sync::Mutex::new(state.scomo.clone()));
+        if profile.scomo.enabled {
+            // Exec handlers are code, not tree content: registered at every open.
+            scomo::install(&mut tree, queue.clone())?;
+        }
+        Ok(Device {
             dir: dir.to_owned(),
             profile,
             tree,
             state,
             clock,
+            scomo: queue,
             _lock: lock,
-        }
+        })
     }
 
     /// Open the device kept in `dir`.
@@ -449,10 +472,13 @@ impl Device {
             })?;
             tree.complete_exec(c);
         }
-        Ok(Device::assemble(dir, p, tree, state, clock, lock))
+        Device::assemble(dir, p, tree, state, clock, lock)
     }
 
-    fn save_state(&self) -> Result<(), DeviceError> {
+    fn save_state(&mut self) -> Result<(), DeviceError> {
+        if let Ok(q) = self.scomo.lock() {
+            self.state.scomo = q.clone();
+        }
         let json = serde_json::to_vec_pretty(&self.state).map_err(|e| DeviceError::BadState {
             path: self.dir.join("state.json"),
             message: e.to_string(),
@@ -470,6 +496,46 @@ impl Device {
             self.tree.complete_exec(c);
         }
         self.save_state()
+    }
+
+    /// SCOMO operations accepted and not performed yet, oldest first.
+    pub fn pending_operations(&self) -> Vec<PendingOperation> {
+        self.scomo.lock().map(|q| q.clone()).unwrap_or_default()
+    }
+
+    /// Perform the pending SCOMO operations, oldest first (docs/reference-client.md "SCOMO"):
+    /// each one's completion is queued for its server and the queue and completions are saved
+    /// after each, so a restart neither loses nor repeats a finished operation.
+    pub async fn perform_operations(&mut self) -> Result<Vec<OperationReport>, DeviceError> {
+        let mut reports = Vec::new();
+        if !self.profile.scomo.enabled {
+            return Ok(reports);
+        }
+        let transport = Transport::new(self.profile.transport.to_config())?;
+        loop {
+            let next = self.scomo.lock().ok().and_then(|q| q.first().cloned());
+            let Some(op) = next else { break };
+            let mut ui = self.state.ui.clone();
+            let report = scomo::Worker {
+                tree: &mut self.tree,
+                dir: &self.dir,
+                transport: &transport,
+                settings: &self.profile.scomo,
+                faults: &self.profile.faults,
+                ui: &mut ui,
+            }
+            .perform(&op)
+            .await;
+            self.state.ui = ui;
+            if let Ok(mut q) = self.scomo.lock() {
+                if q.first() == Some(&op) {
+                    q.remove(0);
+                }
+            }
+            self.save_pending()?;
+            reports.push(report);
+        }
+        Ok(reports)
     }
 
     /// The state directory.

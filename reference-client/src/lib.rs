@@ -4,6 +4,8 @@
 //!   state), running sessions against its servers;
 //! - [`profile`]: the device profile (TOML);
 //! - [`runner`]: `dm-client run`, notifications to server-initiated sessions;
+//! - [`scomo`]: the SCOMO management object (facts §10): Exec on its operations, the
+//!   download/verify/install worker, completions;
 //! - [`alerts`]: client alerts (Generic Alert 1226, client events 1224);
 //! - [`trace`]: `--trace` JSON lines;
 //! - [`account`]: DMAcc accounts read from the tree, the choice of server, nonce storage;
@@ -27,6 +29,7 @@ pub mod driver;
 pub mod listener;
 pub mod profile;
 pub mod runner;
+pub mod scomo;
 pub mod session;
 pub mod tester;
 pub mod trace;

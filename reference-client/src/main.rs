@@ -266,11 +266,45 @@ fn talk(t: &Talk, alerts: Vec<dm_protocol::model::Alert>) -> Result<(), Failure>
         seed: t.seed,
         ..SessionRequest::default()
     };
-    let report = runtime()?.block_on(dev.run_session(req))?;
+    let rt = runtime()?;
+    // SCOMO operations left by an earlier run (docs/reference-client.md "SCOMO") are performed
+    // first, so their completions go in this session's package 1.
+    let earlier = rt.block_on(dev.perform_operations())?;
+    print_operations(&earlier);
+    let report = rt.block_on(dev.run_session(req))?;
     if let Some(path) = &t.trace {
         trace::append(path, &report).map_err(|e| Failure::Usage(e.to_string()))?;
     }
-    summarize(&report)
+    let first = summarize(&report);
+    // Operations the session accepted (202): performed now, then reported right away.
+    let (ops, reports) = rt.block_on(runner::perform_and_report(&mut dev, t.seed))?;
+    print_operations(&ops);
+    let mut outcome = first;
+    for r in &reports {
+        if let Some(path) = &t.trace {
+            trace::append(path, r).map_err(|e| Failure::Usage(e.to_string()))?;
+        }
+        let done = summarize(r);
+        if outcome.is_ok() {
+            outcome = done;
+        }
+    }
+    outcome
+}
+
+fn print_operations(ops: &[dm_client::scomo::OperationReport]) {
+    for o in ops.iter().filter(|o| !o.skipped) {
+        println!(
+            "scomo {} ({:?}): result {}{}",
+            o.operation.node,
+            o.operation.correlator.as_deref().unwrap_or(""),
+            o.result_code,
+            o.detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        );
+    }
 }
 
 fn serve(state: &std::path::Path, opts: RunOptions) -> Result<(), Failure> {
@@ -315,6 +349,8 @@ fn serve(state: &std::path::Path, opts: RunOptions) -> Result<(), Failure> {
             }
         }
         RunEvent::TraceFailed(e) => eprintln!("dm-client: {e}"),
+        RunEvent::Operation(o) => print_operations(std::slice::from_ref(&*o)),
+        RunEvent::OperationsFailed(e) => eprintln!("dm-client: SCOMO operations: {e}"),
         RunEvent::SessionFailed {
             notification: n,
             error,

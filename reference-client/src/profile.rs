@@ -40,6 +40,9 @@ pub struct DeviceProfile {
     /// Package #0 listeners and their verification settings (facts §7).
     #[serde(default)]
     pub notification: NotificationConfig,
+    /// The SCOMO management object (facts §10), off by default.
+    #[serde(default)]
+    pub scomo: crate::scomo::ScomoSection,
     /// Deliberate misbehaviours (all off by default).
     #[serde(default)]
     pub faults: FaultsSection,
@@ -396,6 +399,16 @@ pub struct FaultsSection {
     /// (facts §2.6).
     #[serde(default)]
     pub fail_rollback: bool,
+    /// SCOMO: install packages whose originator is untrusted or whose signature does not
+    /// verify (DMRD-6.3.1-31; integrity and targeting are still checked).
+    #[serde(default)]
+    pub skip_signature_check: bool,
+    /// SCOMO: every completion reports result code 1200, whatever happened (facts §10.3).
+    #[serde(default)]
+    pub report_success_on_failure: bool,
+    /// SCOMO: install although the user refused the confirmation (DMRD-6.1.4-14).
+    #[serde(default)]
+    pub ignore_user_refusal: bool,
 }
 
 /// Why a profile cannot be used.
@@ -509,6 +522,7 @@ impl DeviceProfile {
             return Err("[transport] client_cert and client_key go together".into());
         }
         self.notification.validate().map_err(|e| e.to_string())?;
+        self.scomo.validate()?;
         if self.transport.max_messages == 0 {
             return Err("[transport] max_messages must be at least 1".into());
         }

@@ -85,6 +85,10 @@ pub enum RunEvent {
     },
     /// A session ran (completed or not).
     Session(Box<SessionReport>),
+    /// A SCOMO operation accepted in a session was performed (facts §10).
+    Operation(Box<crate::scomo::OperationReport>),
+    /// The SCOMO worker or the session reporting its completions could not run.
+    OperationsFailed(DeviceError),
     /// The trace of a session could not be written.
     TraceFailed(crate::trace::TraceError),
     /// A session could not start (no usable account, unusable transport settings) or its
@@ -185,10 +189,53 @@ pub async fn run(
                 error,
             }),
         }
+        // facts §10.3: operations accepted with 202 are performed now and reported in a
+        // client-initiated session right away.
+        match perform_and_report(dev, opts.seed).await {
+            Ok((ops, reports)) => {
+                for o in ops {
+                    events(RunEvent::Operation(Box::new(o)));
+                }
+                for r in reports {
+                    if let Some(path) = &opts.trace {
+                        if let Err(e) = trace::append(path, &r) {
+                            events(RunEvent::TraceFailed(e));
+                        }
+                    }
+                    events(RunEvent::Session(Box::new(r)));
+                }
+            }
+            Err(e) => events(RunEvent::OperationsFailed(e)),
+        }
         snapshot(dev, &creds);
     }
     listeners.shutdown().await;
     dev.save_pending()
+}
+
+/// Perform the device's pending SCOMO operations, then open one client-initiated session per
+/// server that has new completions to report them (Generic Alerts in package 1, facts §3.5).
+pub async fn perform_and_report(
+    dev: &mut Device,
+    seed: Option<u64>,
+) -> Result<(Vec<crate::scomo::OperationReport>, Vec<SessionReport>), DeviceError> {
+    let ops = dev.perform_operations().await?;
+    let mut servers: Vec<Option<String>> = Vec::new();
+    for o in ops.iter().filter(|o| !o.skipped) {
+        if !servers.contains(&o.operation.server) {
+            servers.push(o.operation.server.clone());
+        }
+    }
+    let mut reports = Vec::new();
+    for server in servers {
+        let req = SessionRequest {
+            account: server,
+            seed,
+            ..SessionRequest::default()
+        };
+        reports.push(dev.run_session(req).await?);
+    }
+    Ok((ops, reports))
 }
 
 #[cfg(test)]

@@ -21,6 +21,9 @@
 //!   is re-sent once the request may have reached the server; certificate and other TLS
 //!   protocol failures are not re-tried either, since trying again cannot fix them. The pause
 //!   before retry *n* is [`TransportConfig::backoff`]`(n)`.
+//! - **Downloads.** [`Transport::get`] fetches a URL (SCOMO packages, facts §10) with caller
+//!   headers such as `Range`, streaming the body into a [`BodySink`] so that the bytes
+//!   received before a broken connection are kept and a later request can resume.
 //! - **Responses.** Any status comes back as a [`Response`]: a 401, a 500 or a redirect is for
 //!   the session to judge, not an error of the transport.
 
@@ -259,6 +262,15 @@ pub enum TransportError {
         #[source]
         source: Box<dyn StdError + Send + Sync>,
     },
+    /// The consumer of a [`Transport::get`] body failed (e.g. the file it writes to).
+    #[error("storing the response from {addr} failed: {source}")]
+    Sink {
+        /// `host:port`.
+        addr: String,
+        /// The consumer's error.
+        #[source]
+        source: io::Error,
+    },
     /// The response body is larger than `max_response_bytes`.
     #[error("the response from {addr} is larger than {limit} bytes; raise max_response_bytes if such responses are expected")]
     TooLarge {
@@ -284,6 +296,7 @@ impl TransportError {
             TransportError::Timeout { .. } => "timeout",
             TransportError::Http { .. } => "http",
             TransportError::TooLarge { .. } => "too-large",
+            TransportError::Sink { .. } => "sink",
         }
     }
 
@@ -352,34 +365,89 @@ impl Transport {
         extra_headers: &[(String, String)],
     ) -> Result<Response, TransportError> {
         let target = Target::parse(url)?;
-        let request = self.request(&target, content_type, body, extra_headers)?;
-        let tls = if target.https {
-            let config = self
-                .tls
-                .clone()
-                .ok_or_else(|| TransportError::NoTrustAnchors {
-                    url: url.to_owned(),
-                })?;
-            let name =
-                ServerName::try_from(target.host.clone()).map_err(|e| TransportError::BadUrl {
-                    url: url.to_owned(),
-                    reason: format!("{:?} is not a valid TLS server name: {e}", target.host),
-                })?;
-            Some((TlsConnector::from(config), name))
-        } else {
-            None
-        };
+        let request = self.build(
+            &target,
+            Method::POST,
+            Some(content_type),
+            body,
+            extra_headers,
+        )?;
+        let tls = self.tls_for(&target, url)?;
         let (stream, attempts) = self.connect(&target, tls.as_ref()).await?;
+        let mut sink = Collect {
+            body: Vec::new(),
+            limit: self.config.max_response_bytes,
+        };
+        let mut response = match stream {
+            Stream::Plain(s) => {
+                self.exchange(&target, s, request, attempts, &mut sink)
+                    .await?
+            }
+            Stream::Tls(s) => {
+                self.exchange(&target, *s, request, attempts, &mut sink)
+                    .await?
+            }
+        };
+        response.body = sink.body;
+        Ok(response)
+    }
+
+    /// `GET url` with `extra_headers` (e.g. `Range: bytes=N-` to resume a download), the
+    /// body handed to `sink` piece by piece as it arrives, so that what came before a broken
+    /// connection is kept by the sink. No size limit applies (the sink may refuse by
+    /// failing). Returns the status and headers (an empty `body`) whatever the status; a sink
+    /// failure is [`TransportError::Sink`]. Connection set-up is re-tried as for
+    /// [`Transport::post`]; the request itself is not re-sent.
+    pub async fn get(
+        &self,
+        url: &str,
+        extra_headers: &[(String, String)],
+        sink: &mut (dyn BodySink + Send),
+    ) -> Result<Response, TransportError> {
+        let target = Target::parse(url)?;
+        let request = self.build(&target, Method::GET, None, Vec::new(), extra_headers)?;
+        let tls = self.tls_for(&target, url)?;
+        let (stream, attempts) = self.connect(&target, tls.as_ref()).await?;
+        let mut sink = Forward { sink };
         match stream {
-            Stream::Plain(s) => self.exchange(&target, s, request, attempts).await,
-            Stream::Tls(s) => self.exchange(&target, *s, request, attempts).await,
+            Stream::Plain(s) => {
+                self.exchange(&target, s, request, attempts, &mut sink)
+                    .await
+            }
+            Stream::Tls(s) => {
+                self.exchange(&target, *s, request, attempts, &mut sink)
+                    .await
+            }
         }
     }
 
-    fn request(
+    fn tls_for(
         &self,
         target: &Target,
-        content_type: &str,
+        url: &str,
+    ) -> Result<Option<(TlsConnector, ServerName<'static>)>, TransportError> {
+        if !target.https {
+            return Ok(None);
+        }
+        let config = self
+            .tls
+            .clone()
+            .ok_or_else(|| TransportError::NoTrustAnchors {
+                url: url.to_owned(),
+            })?;
+        let name =
+            ServerName::try_from(target.host.clone()).map_err(|e| TransportError::BadUrl {
+                url: url.to_owned(),
+                reason: format!("{:?} is not a valid TLS server name: {e}", target.host),
+            })?;
+        Ok(Some((TlsConnector::from(config), name)))
+    }
+
+    fn build(
+        &self,
+        target: &Target,
+        method: Method,
+        content_type: Option<&str>,
         body: Vec<u8>,
         extra_headers: &[(String, String)],
     ) -> Result<Request<Full<Bytes>>, TransportError> {
@@ -391,10 +459,17 @@ impl Transport {
         };
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, value("Host", &target.authority)?);
-        headers.insert(header::CONTENT_TYPE, value("Content-Type", content_type)?);
-        let mime = content_type.split(';').next().unwrap_or("").trim();
-        headers.insert(header::ACCEPT, value("Accept", mime)?);
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        match content_type {
+            Some(content_type) => {
+                headers.insert(header::CONTENT_TYPE, value("Content-Type", content_type)?);
+                let mime = content_type.split(';').next().unwrap_or("").trim();
+                headers.insert(header::ACCEPT, value("Accept", mime)?);
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+            }
+            None => {
+                headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+            }
+        }
         if !self.config.user_agent.is_empty() {
             headers.insert(
                 header::USER_AGENT,
@@ -434,7 +509,7 @@ impl Transport {
             headers.append(parsed, v);
         }
         let mut request = Request::new(Full::new(Bytes::from(body)));
-        *request.method_mut() = Method::POST;
+        *request.method_mut() = method;
         *request.uri_mut() = target.origin_form.clone();
         *request.version_mut() = Version::HTTP_11;
         *request.headers_mut() = headers;
@@ -512,6 +587,7 @@ impl Transport {
         stream: S,
         request: Request<Full<Bytes>>,
         attempts: u32,
+        sink: &mut dyn Sink,
     ) -> Result<Response, TransportError>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -532,34 +608,7 @@ impl Transport {
             .map_err(|_| read_timeout())?
             .map_err(failed)?;
         let (parts, mut incoming) = head.into_parts();
-        let limit = self.config.max_response_bytes;
-        let too_large = || TransportError::TooLarge {
-            addr: target.addr(),
-            limit,
-        };
-        let announced = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if announced.is_some_and(|n| n > limit as u64) {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(frame) = tokio::time::timeout(self.config.read_timeout, incoming.frame())
-            .await
-            .map_err(|_| read_timeout())?
-        {
-            if let Ok(data) = frame.map_err(failed)?.into_data() {
-                if body.len() + data.len() > limit {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&data);
-            }
-        }
-        drop(sender);
-        drop(driver);
-        let headers = parts
+        let headers: Vec<(String, String)> = parts
             .headers
             .iter()
             .map(|(n, v)| {
@@ -573,12 +622,110 @@ impl Transport {
             .headers
             .get(header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        Ok(Response {
+        let response = Response {
             status: parts.status.as_u16(),
             content_type,
             headers,
-            body,
+            body: Vec::new(),
+        };
+        let announced = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        sink.head(target, &response, announced)?;
+        while let Some(frame) = tokio::time::timeout(self.config.read_timeout, incoming.frame())
+            .await
+            .map_err(|_| read_timeout())?
+        {
+            if let Ok(data) = frame.map_err(failed)?.into_data() {
+                sink.data(target, &data)?;
+            }
+        }
+        drop(sender);
+        drop(driver);
+        Ok(response)
+    }
+}
+
+/// Where [`Transport::get`] puts a response body.
+pub trait BodySink {
+    /// The response head arrived (before any body byte): its status and headers.
+    fn head(&mut self, response: &Response) -> io::Result<()>;
+    /// The next piece of the body.
+    fn data(&mut self, chunk: &[u8]) -> io::Result<()>;
+}
+
+/// The transport's internal view of a body consumer.
+trait Sink {
+    fn head(
+        &mut self,
+        target: &Target,
+        response: &Response,
+        announced: Option<u64>,
+    ) -> Result<(), TransportError>;
+    fn data(&mut self, target: &Target, chunk: &[u8]) -> Result<(), TransportError>;
+}
+
+/// A DM response: the whole body in memory, at most `limit` bytes.
+struct Collect {
+    body: Vec<u8>,
+    limit: usize,
+}
+
+impl Sink for Collect {
+    fn head(
+        &mut self,
+        target: &Target,
+        _: &Response,
+        announced: Option<u64>,
+    ) -> Result<(), TransportError> {
+        if announced.is_some_and(|n| n > self.limit as u64) {
+            return Err(TransportError::TooLarge {
+                addr: target.addr(),
+                limit: self.limit,
+            });
+        }
+        Ok(())
+    }
+
+    fn data(&mut self, target: &Target, chunk: &[u8]) -> Result<(), TransportError> {
+        if self.body.len() + chunk.len() > self.limit {
+            return Err(TransportError::TooLarge {
+                addr: target.addr(),
+                limit: self.limit,
+            });
+        }
+        self.body.extend_from_slice(chunk);
+        Ok(())
+    }
+}
+
+/// A caller's [`BodySink`].
+struct Forward<'a> {
+    sink: &'a mut (dyn BodySink + Send),
+}
+
+impl Sink for Forward<'_> {
+    fn head(
+        &mut self,
+        target: &Target,
+        r: &Response,
+        _: Option<u64>,
+    ) -> Result<(), TransportError> {
+        self.sink.head(r).map_err(|source| TransportError::Sink {
+            addr: target.addr(),
+            source,
         })
+    }
+
+    fn data(&mut self, target: &Target, chunk: &[u8]) -> Result<(), TransportError> {
+        self.sink
+            .data(chunk)
+            .map_err(|source| TransportError::Sink {
+                addr: target.addr(),
+                source,
+            })
     }
 }
 

@@ -635,3 +635,68 @@ async fn request_errors_before_connecting() {
         .unwrap_err();
     assert_eq!(error.kind(), "bad-header", "{error}");
 }
+
+/// `Transport::get` (SCOMO downloads): caller headers such as `Range` reach the server, the
+/// body is streamed into the sink after its head, and a failing sink is a `sink` error.
+#[tokio::test]
+async fn get_streams_the_body_and_sends_range() {
+    use dm_client::transport::BodySink;
+
+    #[derive(Default)]
+    struct Keep {
+        status: u16,
+        range: Option<String>,
+        body: Vec<u8>,
+        fail: bool,
+    }
+    impl BodySink for Keep {
+        fn head(&mut self, r: &dm_client::transport::Response) -> std::io::Result<()> {
+            self.status = r.status;
+            self.range = r.header("content-range").map(str::to_owned);
+            Ok(())
+        }
+        fn data(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+            if self.fail {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.body.extend_from_slice(chunk);
+            Ok(())
+        }
+    }
+
+    let server = common::serve(|_, req, _| {
+        let range = req.header("range").unwrap_or_default().to_owned();
+        common::Reply {
+            body: b"ackage".to_vec(),
+            headers: vec![("content-range".into(), format!("{range}/7"))],
+            status: Some(206),
+        }
+    })
+    .await;
+    let t = Transport::new(TransportConfig {
+        retries: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut keep = Keep::default();
+    let r = t
+        .get(
+            &server.url,
+            &[("Range".into(), "bytes=1-".into())],
+            &mut keep,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 206);
+    assert!(r.body.is_empty(), "the body went to the sink");
+    assert_eq!(keep.status, 206);
+    assert_eq!(keep.range.as_deref(), Some("bytes=1-/7"));
+    assert_eq!(keep.body, b"ackage");
+    assert_eq!(server.requests()[0].header("range"), Some("bytes=1-"));
+    let mut failing = Keep {
+        fail: true,
+        ..Keep::default()
+    };
+    let e = t.get(&server.url, &[], &mut failing).await.unwrap_err();
+    assert_eq!(e.kind(), "sink");
+}
