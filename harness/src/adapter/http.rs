@@ -132,7 +132,9 @@ impl HttpAdapter {
 
     /// The software-originator key the server signs packages with (`GET /originator`).
     pub async fn originator(&self) -> Result<dm_server::packages::OriginatorInfo, AdapterError> {
-        let (_, body) = self.call("originator", "GET", "/originator", None, &[200]).await?;
+        let (_, body) = self
+            .call("originator", "GET", "/originator", None, &[200])
+            .await?;
         Self::parse("originator", &body)
     }
 
@@ -156,7 +158,13 @@ impl HttpAdapter {
     ) -> Result<u64, AdapterError> {
         let path = format!("/devices/{}/scomo", path_segment(dev_id));
         let (_, out) = self
-            .call("scomo", "POST", &path, Some(Self::json("scomo", req)?), &[201])
+            .call(
+                "scomo",
+                "POST",
+                &path,
+                Some(Self::json("scomo", req)?),
+                &[201],
+            )
             .await?;
         Ok(Self::parse::<Job>("scomo", &out)?.id)
     }

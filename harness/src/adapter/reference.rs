@@ -26,6 +26,15 @@ pub struct ReferenceClient {
     faults: Vec<String>,
 }
 
+/// A software originator the device trusts (SCOMO): key id and base64 public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedOriginator {
+    /// The key id.
+    pub id: String,
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+}
+
 fn auth_line(key: &str, c: &Option<Credentials>) -> String {
     match c {
         Some(c) => format!(
@@ -96,7 +105,14 @@ impl ReferenceClient {
                     server_auth: creds("server_auth"),
                     step_timeout_secs: self.exec_timeout_secs(),
                 };
-                self.bootstrap(&ixit, &get("server_url"))
+                let trust = match (values.get("originator_id"), values.get("originator_key")) {
+                    (Some(id), Some(key)) => Some(TrustedOriginator {
+                        id: id.clone(),
+                        public_key: key.clone(),
+                    }),
+                    _ => None,
+                };
+                self.bootstrap_trusting(&ixit, &get("server_url"), trust.as_ref())
             }
             "start_session" => self.start_session(),
             "send_alert" => self.send_alert(&get("type"), &get("format"), &get("data")),
@@ -180,17 +196,33 @@ impl ReferenceClient {
     /// Create the device: DevId, ServerID and credentials from `ixit`, the account's URL
     /// `server_url` (the tester's).
     pub fn bootstrap(&self, ixit: &Ixit, server_url: &str) -> Result<ActionOutput, AdapterError> {
+        self.bootstrap_trusting(ixit, server_url, None)
+    }
+
+    /// [`ReferenceClient::bootstrap`], the device's SCOMO MO on and trusting `trust`.
+    pub fn bootstrap_trusting(
+        &self,
+        ixit: &Ixit,
+        server_url: &str,
+        trust: Option<&TrustedOriginator>,
+    ) -> Result<ActionOutput, AdapterError> {
         let profile = format!(
             "[device]\ndev_id = {:?}\nmanufacturer = \"dmconf\"\nmodel = \"reference\"\n\
              max_msg_size = 8192\nmax_obj_size = 1048576\n\n\
              [transport]\nretries = 0\nread_timeout_secs = {}\n\n\
-             [[account]]\nserver_id = {:?}\nurl = {:?}\n{}{}\n[faults]\n{}",
+             [[account]]\nserver_id = {:?}\nurl = {:?}\n{}{}\n{}[faults]\n{}",
             ixit.dev_id,
             ixit.step_timeout_secs,
             ixit.server_id,
             server_url,
             auth_line("client_auth", &ixit.client_auth),
             auth_line("server_auth", &ixit.server_auth),
+            trust
+                .map(|t| format!(
+                    "[scomo]\nenabled = true\ntrusted_originators = [{{ id = {:?}, public_key = {:?} }}]\n\n",
+                    t.id, t.public_key
+                ))
+                .unwrap_or_default(),
             self.faults
                 .iter()
                 .map(|f| format!("{f} = true\n"))

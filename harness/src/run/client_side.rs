@@ -140,6 +140,8 @@ pub struct TesterDevice<'a> {
     pub wbxml: bool,
     /// Start with a client nonce the server does not expect (its first credentials fail).
     pub unknown_nonce: bool,
+    /// The software originator to trust (SCOMO on): key id and base64 public key.
+    pub trust: Option<(String, String)>,
 }
 
 fn auth_table(c: Option<&Credentials>) -> Option<toml::Value> {
@@ -190,6 +192,18 @@ impl TesterClient {
             (timeout.as_secs() as i64).into(),
         );
         let mut profile = toml::Table::new();
+        if let Some((id, key)) = &d.trust {
+            let mut o = toml::Table::new();
+            o.insert("id".into(), id.clone().into());
+            o.insert("public_key".into(), key.clone().into());
+            let mut scomo = toml::Table::new();
+            scomo.insert("enabled".into(), true.into());
+            scomo.insert(
+                "trusted_originators".into(),
+                toml::Value::Array(vec![o.into()]),
+            );
+            profile.insert("scomo".into(), scomo.into());
+        }
         profile.insert("device".into(), device.into());
         profile.insert("account".into(), toml::Value::Array(vec![account.into()]));
         profile.insert("transport".into(), transport.into());
@@ -234,6 +248,22 @@ impl TesterClient {
             .await
             .map_err(|e| Why::Error(format!("the tester device failed: {e}")))?;
         self.last_cred = hooks.first_cred.take();
+        Ok(observed_of(&report))
+    }
+
+    /// Perform the device's pending asynchronous operations (SCOMO, backup) and the sessions
+    /// that report them, as `dm-client session` does after a session.
+    pub async fn perform(&mut self, seed: u64) -> Result<Vec<Observed>, Why> {
+        let (_, reports) = dm_client::runner::perform_and_report(&mut self.device, Some(seed))
+            .await
+            .map_err(|e| Why::Error(format!("the tester device's operations failed: {e}")))?;
+        Ok(reports.iter().map(observed_of).collect())
+    }
+}
+
+/// A session of the tester device as the harness observes it.
+fn observed_of(report: &dm_client::device::SessionReport) -> Observed {
+    {
         let messages = report
             .exchanges
             .iter()
@@ -257,11 +287,11 @@ impl TesterClient {
                 d.msg_id, d.what
             ));
         }
-        Ok(Observed {
+        Observed {
             messages,
             end,
             completed,
-        })
+        }
     }
 }
 

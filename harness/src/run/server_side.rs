@@ -119,6 +119,9 @@ pub struct TesterServer {
     pub url: String,
     task: tokio::task::JoinHandle<()>,
     seen: usize,
+    /// The software originator that signs the tester's packages (made per scenario: no key
+    /// is kept anywhere).
+    pub originator: dm_protocol::swpkg::Originator,
 }
 
 impl Drop for TesterServer {
@@ -173,12 +176,49 @@ impl TesterServer {
             EndpointConfig::default(),
             Arc::new(Arc::new(svc)),
         ));
+        let (originator, _key_never_stored) =
+            dm_protocol::swpkg::Originator::generate("dmconf-tester")
+                .map_err(|e| Why::Error(format!("cannot make the tester's originator key: {e}")))?;
         Ok(TesterServer {
             store,
             url,
             task,
             seen: 0,
+            originator,
         })
+    }
+
+    /// Sign (with `by`, default the tester's own originator) and host a package.
+    pub fn publish(
+        &self,
+        up: &dm_server::packages::PackageUpload,
+        by: Option<&dm_protocol::swpkg::Originator>,
+    ) -> Result<dm_server::packages::PackageInfo, Why> {
+        dm_server::packages::publish(&self.store, by.unwrap_or(&self.originator), up, 0)
+            .map_err(|e| Why::Error(format!("the tester cannot publish the package: {e}")))
+    }
+
+    /// Corrupt a hosted package's last byte (its payload): an integrity failure.
+    pub fn tamper(&self, pkg_id: &str) -> Result<(), Why> {
+        let name = format!("packages/{pkg_id}.dmpkg");
+        let mut c = self.store.content(&name).map_err(store_err)?;
+        if let Some(b) = c.bytes.last_mut() {
+            *b ^= 0x20;
+        }
+        self.store
+            .put_content(&name, &c.content_type, &c.bytes, 0)
+            .map_err(store_err)
+    }
+
+    /// Queue a SCOMO job for `dev_id`.
+    pub fn scomo(&self, dev_id: &str, req: &dm_server::packages::ScomoRequest) -> Result<u64, Why> {
+        let spec = dm_server::packages::scomo_job(
+            &self.store,
+            req,
+            dm_server::packages::url_base(&self.url),
+        )
+        .map_err(|e| Why::Error(format!("the tester cannot build the SCOMO job: {e}")))?;
+        self.queue(dev_id, &spec)
     }
 
     /// Queue a job; its id.
@@ -303,6 +343,41 @@ impl ServerAdmin {
                     reason: format!("stdout is not the admin API's Job JSON: {err}"),
                 })
             }
+        }
+    }
+
+    /// The originator key the server signs packages with (admin API only).
+    pub async fn originator(&self) -> Result<dm_server::packages::OriginatorInfo, AdapterError> {
+        match self {
+            ServerAdmin::Http(h) => h.originator().await,
+            ServerAdmin::Exec(_) => {
+                Err(AdapterError::NoAction("originator (admin API only)".into()))
+            }
+        }
+    }
+
+    /// Publish a package (admin API only).
+    pub async fn publish_package(
+        &self,
+        up: &dm_server::packages::PackageUpload,
+    ) -> Result<dm_server::packages::PackageInfo, AdapterError> {
+        match self {
+            ServerAdmin::Http(h) => h.publish_package(up).await,
+            ServerAdmin::Exec(_) => Err(AdapterError::NoAction(
+                "publish_package (admin API only)".into(),
+            )),
+        }
+    }
+
+    /// Queue a SCOMO job (admin API only).
+    pub async fn scomo(
+        &self,
+        dev_id: &str,
+        req: &dm_server::packages::ScomoRequest,
+    ) -> Result<u64, AdapterError> {
+        match self {
+            ServerAdmin::Http(h) => h.scomo(dev_id, req).await,
+            ServerAdmin::Exec(_) => Err(AdapterError::NoAction("scomo (admin API only)".into())),
         }
     }
 

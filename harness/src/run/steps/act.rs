@@ -289,7 +289,7 @@ async fn user_types(w: &mut DmWorld, c: &Context) -> StepResult {
 
 /// Run a session: the IUT client through its adapter (the tester server records it), or the
 /// tester client against the IUT server.
-async fn session(
+pub(super) async fn session(
     w: &mut DmWorld,
     alerts: Vec<Alert>,
     action: &'static str,
@@ -339,6 +339,11 @@ async fn session(
                 return Err(Why::Inconclusive(why));
             }
             w.sessions.push(observed);
+            // As a device does after a session: its accepted operations (SCOMO, backup), then
+            // the sessions reporting them (dm-client session does the same for a client
+            // under test).
+            let more = tester.perform(seed.wrapping_add(1000)).await?;
+            w.sessions.extend(more);
             Ok(())
         }
         _ => Err(Why::Error(

@@ -562,7 +562,7 @@ async fn answers_target(w: &mut DmWorld, c: &Context) -> StepResult {
     check_answer(w, p, cmd, Some(target), &want)
 }
 
-fn check_answer(
+pub(super) fn check_answer(
     w: &DmWorld,
     p: Party,
     cmd: &str,

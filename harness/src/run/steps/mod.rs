@@ -8,6 +8,7 @@
 
 mod act;
 mod check;
+mod scomo;
 mod setup;
 
 use std::pin::Pin;
@@ -104,6 +105,7 @@ pub fn definitions() -> Vec<Def> {
     let mut all = setup::defs();
     all.extend(act::defs());
     all.extend(check::defs());
+    all.extend(scomo::defs());
     all
 }
 

@@ -317,7 +317,11 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
             )
             .await?;
             let iut = client_iut(w, &ctx.profile)?;
-            bootstrap(w, &iut, &tester.url, &ixit.server_id).await?;
+            let trust = (
+                tester.originator.id().to_owned(),
+                dm_protocol::auth::b64(&tester.originator.public_key()),
+            );
+            bootstrap(w, &iut, &tester.url, &ixit.server_id, Some(trust)).await?;
             w.server = Some(ServerSide::Tester(Box::new(tester)));
             w.client = Some(ClientSide::Iut(iut, w.dir.join("iut")));
         }
@@ -345,6 +349,13 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
                 },
                 ..c.clone()
             });
+            // SCOMO: the tester device trusts the server's originator, when it has one.
+            let trust = iut
+                .admin
+                .originator()
+                .await
+                .ok()
+                .map(|o| (o.id, o.public_key));
             let tester = TesterClient::create(
                 &w.dir.join("tester"),
                 &TesterDevice {
@@ -357,6 +368,7 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
                     max_obj_size: w.setup.client_max_obj,
                     wbxml: w.setup.wbxml,
                     unknown_nonce: w.setup.unknown_nonce,
+                    trust,
                 },
                 ctx.step_timeout,
             )?;
@@ -401,8 +413,15 @@ fn client_iut(w: &DmWorld, profile: &crate::profile::Profile) -> Result<ClientIu
     })
 }
 
-/// docs/adapters.md `bootstrap`: an account for the server at `url`.
-async fn bootstrap(w: &DmWorld, iut: &ClientIut, url: &str, server_id: &str) -> StepResult {
+/// docs/adapters.md `bootstrap`: an account for the server at `url`, trusting the software
+/// originator `trust` (id, base64 key) for SCOMO packages.
+async fn bootstrap(
+    w: &DmWorld,
+    iut: &ClientIut,
+    url: &str,
+    server_id: &str,
+    trust: Option<(String, String)>,
+) -> StepResult {
     let mut values: BTreeMap<&'static str, String> = BTreeMap::from([
         ("server_url", url.to_owned()),
         ("server_id", server_id.to_owned()),
@@ -417,6 +436,10 @@ async fn bootstrap(w: &DmWorld, iut: &ClientIut, url: &str, server_id: &str) -> 
         values.insert("server_auth_type", c.kind.clone());
         values.insert("server_auth_name", c.name.clone());
         values.insert("server_auth_secret", c.secret.clone());
+    }
+    if let Some((id, key)) = trust {
+        values.insert("originator_id", id);
+        values.insert("originator_key", key);
     }
     iut.perform("bootstrap", values).await?;
     Ok(())
@@ -439,7 +462,13 @@ async fn interop_account(w: &mut DmWorld, client: &crate::profile::Profile) -> S
     })?;
     let relay = crate::run::proxy::Relay::start(&server.dm_url).await?;
     let iut = client_iut(w, client)?;
-    bootstrap(w, &iut, &relay.url, &server_id).await?;
+    let trust = server
+        .admin
+        .originator()
+        .await
+        .ok()
+        .map(|o| (o.id, o.public_key));
+    bootstrap(w, &iut, &relay.url, &server_id, trust).await?;
     w.relay = Some(relay);
     w.server = Some(ServerSide::Iut(server));
     w.client = Some(ClientSide::Iut(iut, w.dir.join("iut")));
