@@ -121,6 +121,10 @@ pub fn categories() -> Vec<Category> {
             check: tree::check,
         },
         Category {
+            name: "swpkg",
+            check: swpkg::check,
+        },
+        Category {
             name: "sessions",
             check: sessions::check,
         },
@@ -179,6 +183,7 @@ pub mod auth;
 pub mod pkg0;
 mod sec_cases;
 pub mod sessions;
+pub mod swpkg;
 pub mod tnds;
 pub mod tree;
 pub mod uri;
