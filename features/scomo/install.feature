@@ -149,3 +149,19 @@ Feature: Software components (SCOMO)
     Then the client reports Version "2.0" for the installed "Antivirus" version "2.0"
     And the server's last Status for the SyncHdr is 200
     And every Status from the server references a command it received
+
+  @id:SCOMO-011 @req:DMRD-6.3.1-40 @client @should @ics:scomo
+  Scenario: The client's install exchange matches the golden session vector
+    Given the client has an account on the server
+    And the server publishes a package "Antivirus" version "2.0" for the client
+    And the server queues an install of "Antivirus" version "2.0"
+    When the client starts a session
+    Then the exchange matches its session vector
+
+  @id:SCOMO-105 @req:DMRD-6.3.4-28 @server @should @ics:scomo
+  Scenario: The server's install exchange matches the golden session vector
+    Given the client has an account on the server
+    And the server publishes a package "Antivirus" version "2.0" for the client
+    And the server queues an install of "Antivirus" version "2.0"
+    When the client starts a session
+    Then the exchange matches its session vector

@@ -39,6 +39,8 @@
 //! | `SyncHdr` `Target`/`Source` `LocURI` equal to [`MaskContext::server_url`] | `#SERVER-URL` | the server's address in this run |
 //! | `Status` `TargetRef`/`SourceRef` equal to either of them | `#DEV-ID` / `#SERVER-URL` | the SyncHdr Status echoes the header's LocURIs (facts §1.4) |
 //! | `SyncHdr/RespURI` | `#RESP-URI` | per-session URL chosen by the server |
+//! | the server's `scheme://host:port` anywhere in the text (a `PkgURL`, an upload URL) | `#SERVER-BASE` | the server's address in this run |
+//! | `Correlator` of `Exec` and `Alert` | `#CORRELATOR` | chosen by the server (its job numbering) |
 //! | `Cred/Data`, every `Cred` | `#CRED` | basic/md5 material depends on secrets and nonces (facts §6.1) |
 //! | `NextNonce`, in any `Meta` (`Chal`, `SyncHdr`, commands, items) | `#NONCE` | random per challenge (facts §6.2) |
 //! | `MaxMsgSize`, `MaxObjSize`, in any `Meta` | `#SIZE` | implementation limits (facts §1.3) |
@@ -63,6 +65,7 @@ use super::{unified_diff, Outcome};
 const SESSION_ID: &str = "#SESSION-ID";
 const DEV_ID: &str = "#DEV-ID";
 const SERVER_URL: &str = "#SERVER-URL";
+const CORRELATOR: &str = "#CORRELATOR";
 const RESP_URI: &str = "#RESP-URI";
 const CRED: &str = "#CRED";
 const NONCE: &str = "#NONCE";
@@ -127,7 +130,10 @@ pub fn normalize(messages: &[(Party, &[u8])], ctx: &MaskContext) -> String {
         }
         mask(&mut message, package_1, ctx);
         match codec::to_pretty_xml(&message) {
-            Ok(xml) => out.push_str(&xml),
+            Ok(xml) => match server_base(&ctx.server_url) {
+                Some(base) => out.push_str(&xml.replace(base, "#SERVER-BASE")),
+                None => out.push_str(&xml),
+            },
             Err(e) => {
                 out.push_str(&format!("{NOT_WRITABLE}{e}); the masked model as JSON:\n"));
                 out.push_str(&super::pretty_json(
@@ -137,6 +143,14 @@ pub fn normalize(messages: &[(Party, &[u8])], ctx: &MaskContext) -> String {
         }
     }
     out
+}
+
+/// The `scheme://host:port` of a URL, if it has one.
+fn server_base(url: &str) -> Option<&str> {
+    let i = url.find("://")?;
+    let rest = &url[i + 3..];
+    let end = i + 3 + rest.find('/').unwrap_or(rest.len());
+    (end > i + 3).then(|| &url[..end])
 }
 
 /// Whether a client message opens package 1: it carries Alert 1200 or 1201 (facts §2.5).
@@ -250,6 +264,9 @@ fn mask_command(c: &mut Command, client_package_1: bool, ctx: &MaskContext) {
         Command::Alert(a) => {
             mask_cred(&mut a.cred);
             mask_items(&mut a.items);
+            if a.correlator.is_some() {
+                a.correlator = Some(CORRELATOR.into());
+            }
         }
         Command::Atomic(k) | Command::Sequence(k) => {
             mask_meta(&mut k.meta);
@@ -261,6 +278,9 @@ fn mask_command(c: &mut Command, client_package_1: bool, ctx: &MaskContext) {
             mask_cred(&mut e.cred);
             mask_meta(&mut e.meta);
             mask_items(&mut e.items);
+            if e.correlator.is_some() {
+                e.correlator = Some(CORRELATOR.into());
+            }
         }
         Command::Results(r) => {
             mask_meta(&mut r.meta);
