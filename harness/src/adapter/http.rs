@@ -169,6 +169,52 @@ impl HttpAdapter {
         Ok(Self::parse::<Job>("scomo", &out)?.id)
     }
 
+    /// Queue a backup job (`POST /devices/{dev_id}/backup`); its id.
+    pub async fn backup(
+        &self,
+        dev_id: &str,
+        req: &dm_server::migration::BackupRequest,
+    ) -> Result<u64, AdapterError> {
+        let path = format!("/devices/{}/backup", path_segment(dev_id));
+        let (_, out) = self
+            .call("backup", "POST", &path, Some(Self::json("backup", req)?), &[201])
+            .await?;
+        Ok(Self::parse::<Job>("backup", &out)?.id)
+    }
+
+    /// A device's stored backups (`GET /devices/{dev_id}/backups`).
+    pub async fn backups(
+        &self,
+        dev_id: &str,
+    ) -> Result<Vec<dm_server::store::ContentInfo>, AdapterError> {
+        let path = format!("/devices/{}/backups", path_segment(dev_id));
+        let (_, out) = self.call("backups", "GET", &path, None, &[200]).await?;
+        Self::parse("backups", &out)
+    }
+
+    /// Queue a restore job (`POST /devices/{dev_id}/restore`); its id.
+    pub async fn restore(
+        &self,
+        dev_id: &str,
+        req: &dm_server::migration::RestoreRequest,
+    ) -> Result<u64, AdapterError> {
+        let path = format!("/devices/{}/restore", path_segment(dev_id));
+        let (_, out) = self
+            .call("restore", "POST", &path, Some(Self::json("restore", req)?), &[201])
+            .await?;
+        Ok(Self::parse::<Job>("restore", &out)?.id)
+    }
+
+    /// Hosted content (`GET /content/{name}`).
+    pub async fn content(&self, name: &str) -> Result<Vec<u8>, AdapterError> {
+        let path = format!(
+            "/content/{}",
+            name.split('/').map(path_segment).collect::<Vec<_>>().join("/")
+        );
+        let (_, out) = self.call("content", "GET", &path, None, &[200]).await?;
+        Ok(out)
+    }
+
     /// Cancel a job that was not sent (`DELETE /jobs/{id}`); a job already sent or done is
     /// left as it is (409).
     pub async fn cancel_job(&self, id: u64) -> Result<(), AdapterError> {

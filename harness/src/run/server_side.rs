@@ -210,6 +210,52 @@ impl TesterServer {
             .map_err(store_err)
     }
 
+    /// Queue a backup job for `dev_id` (its upload URL on this tester's listener).
+    pub fn backup(&self, dev_id: &str, req: &dm_server::migration::BackupRequest) -> Result<u64, Why> {
+        let n = self.store.jobs(dev_id).map_err(store_err)?.len() as u64 + 1;
+        let spec = dm_server::migration::backup_job(
+            dev_id,
+            req,
+            dm_server::packages::url_base(&self.url),
+            n,
+        )
+        .map_err(Why::Error)?;
+        self.queue(dev_id, &spec)
+    }
+
+    /// Queue a restore job of the stored backup `name` for `dev_id`.
+    pub fn restore(&self, dev_id: &str, name: &str) -> Result<u64, Why> {
+        let spec = dm_server::migration::restore_job(
+            &self.store,
+            &dm_server::migration::RestoreRequest {
+                backup: name.to_owned(),
+                root: None,
+            },
+            dm_server::packages::url_base(&self.url),
+        )
+        .map_err(store_err)?;
+        self.queue(dev_id, &spec)
+    }
+
+    /// The stored backups of `dev_id` with their bytes, by name.
+    pub fn backups(&self, dev_id: &str) -> Result<Vec<(String, Vec<u8>)>, Why> {
+        let mut out = Vec::new();
+        for c in dm_server::migration::backups(&self.store, dev_id).map_err(store_err)? {
+            let bytes = self.store.content(&c.name).map_err(store_err)?.bytes;
+            out.push((c.name, bytes));
+        }
+        Ok(out)
+    }
+
+    /// Store `bytes` as a backup of `dev_id` (as if the device had uploaded it); its name.
+    pub fn put_backup(&self, dev_id: &str, bytes: &[u8]) -> Result<String, Why> {
+        let name = dm_server::migration::backup_name(dev_id, 999);
+        self.store
+            .put_content(&name, "application/octet-stream", bytes, 0)
+            .map_err(store_err)?;
+        Ok(name)
+    }
+
     /// Queue a SCOMO job for `dev_id`.
     pub fn scomo(&self, dev_id: &str, req: &dm_server::packages::ScomoRequest) -> Result<u64, Why> {
         let spec = dm_server::packages::scomo_job(
@@ -346,38 +392,12 @@ impl ServerAdmin {
         }
     }
 
-    /// The originator key the server signs packages with (admin API only).
-    pub async fn originator(&self) -> Result<dm_server::packages::OriginatorInfo, AdapterError> {
+    /// The admin API, for what only it offers (packages, SCOMO, migration, content): an
+    /// exec-driven server has none (an adapter error naming `what`).
+    pub fn http(&self, what: &str) -> Result<&HttpAdapter, AdapterError> {
         match self {
-            ServerAdmin::Http(h) => h.originator().await,
-            ServerAdmin::Exec(_) => {
-                Err(AdapterError::NoAction("originator (admin API only)".into()))
-            }
-        }
-    }
-
-    /// Publish a package (admin API only).
-    pub async fn publish_package(
-        &self,
-        up: &dm_server::packages::PackageUpload,
-    ) -> Result<dm_server::packages::PackageInfo, AdapterError> {
-        match self {
-            ServerAdmin::Http(h) => h.publish_package(up).await,
-            ServerAdmin::Exec(_) => Err(AdapterError::NoAction(
-                "publish_package (admin API only)".into(),
-            )),
-        }
-    }
-
-    /// Queue a SCOMO job (admin API only).
-    pub async fn scomo(
-        &self,
-        dev_id: &str,
-        req: &dm_server::packages::ScomoRequest,
-    ) -> Result<u64, AdapterError> {
-        match self {
-            ServerAdmin::Http(h) => h.scomo(dev_id, req).await,
-            ServerAdmin::Exec(_) => Err(AdapterError::NoAction("scomo (admin API only)".into())),
+            ServerAdmin::Http(h) => Ok(h),
+            ServerAdmin::Exec(_) => Err(AdapterError::NoAction(format!("{what} (admin API only)"))),
         }
     }
 

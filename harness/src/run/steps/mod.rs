@@ -8,6 +8,7 @@
 
 mod act;
 mod check;
+mod migration;
 mod scomo;
 mod setup;
 
@@ -106,6 +107,7 @@ pub fn definitions() -> Vec<Def> {
     all.extend(act::defs());
     all.extend(check::defs());
     all.extend(scomo::defs());
+    all.extend(migration::defs());
     all
 }
 

@@ -137,6 +137,8 @@ async fn publish(w: &mut DmWorld, c: &Context) -> StepResult {
         Some(ServerSide::Tester(t)) => t.publish(&up, None).map(|_| ()),
         Some(ServerSide::Iut(s)) => s
             .admin
+            .http("publish_package")
+            .map_err(adapter)?
             .publish_package(&up)
             .await
             .map(|_| ())
@@ -189,7 +191,7 @@ async fn publish_untrusted(w: &mut DmWorld, c: &Context) -> StepResult {
 async fn queue_scomo(w: &mut DmWorld, req: ScomoRequest) -> StepResult {
     let id = match &w.server {
         Some(ServerSide::Tester(t)) => t.scomo(&w.dev_id, &req)?,
-        Some(ServerSide::Iut(s)) => s.admin.scomo(&w.dev_id, &req).await.map_err(adapter)?,
+        Some(ServerSide::Iut(s)) => s.admin.http("scomo").map_err(adapter)?.scomo(&w.dev_id, &req).await.map_err(adapter)?,
         None => {
             return Err(Why::Error(
                 "queue after `the client has an account on the server`".into(),
@@ -265,9 +267,15 @@ async fn device_request(w: &mut DmWorld, c: &Context) -> StepResult {
     super::act::session(w, vec![alert], "send_alert", values).await
 }
 
-/// The result codes of the OperationComplete alerts the client sent, with whether the
+/// The result codes of the SCOMO OperationComplete alerts the client sent, with whether the
 /// Correlator names an Exec the server sent.
 fn reported(w: &DmWorld) -> Vec<(u16, bool)> {
+    reported_of(w, OPERATION_COMPLETE)
+}
+
+/// The result codes of the client's Generic Alerts of type `alert_type`, with whether the
+/// Correlator names an Exec the server sent.
+pub(super) fn reported_of(w: &DmWorld, alert_type: &str) -> Vec<(u16, bool)> {
     let execs: Vec<String> = w
         .sessions
         .iter()
@@ -287,7 +295,7 @@ fn reported(w: &DmWorld) -> Vec<(u16, bool)> {
             }
             for i in &a.items {
                 let is_op =
-                    i.meta.as_ref().and_then(|m| m.type_.as_deref()) == Some(OPERATION_COMPLETE);
+                    i.meta.as_ref().and_then(|m| m.type_.as_deref()) == Some(alert_type);
                 let text = match &i.data {
                     Some(Data::Text(t)) => t.clone(),
                     Some(Data::Markup(x)) => x.to_xml(),

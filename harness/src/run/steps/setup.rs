@@ -350,11 +350,10 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
                 ..c.clone()
             });
             // SCOMO: the tester device trusts the server's originator, when it has one.
-            let trust = iut
-                .admin
-                .originator()
-                .await
-                .ok()
+            let trust = match iut.admin.http("originator") {
+                Ok(h) => h.originator().await.ok(),
+                Err(_) => None,
+            }
                 .map(|o| (o.id, o.public_key));
             let tester = TesterClient::create(
                 &w.dir.join("tester"),
@@ -462,11 +461,10 @@ async fn interop_account(w: &mut DmWorld, client: &crate::profile::Profile) -> S
     })?;
     let relay = crate::run::proxy::Relay::start(&server.dm_url).await?;
     let iut = client_iut(w, client)?;
-    let trust = server
-        .admin
-        .originator()
-        .await
-        .ok()
+    let trust = match server.admin.http("originator") {
+        Ok(h) => h.originator().await.ok(),
+        Err(_) => None,
+    }
         .map(|o| (o.id, o.public_key));
     bootstrap(w, &iut, &relay.url, &server_id, trust).await?;
     w.relay = Some(relay);

@@ -1,0 +1,171 @@
+//! Migration steps (issue 8; seed 000, docs/migration.md): the server starts the device's
+//! backup application and stores what it uploads, and restores a backup onto a device.
+
+use cucumber::step::Context;
+use dm_server::migration::{BackupRequest, RestoreRequest, OPERATION_COMPLETE};
+
+use super::{arg, def, Def};
+use crate::profile::Role;
+use crate::run::server_side::ServerSide;
+use crate::run::world::{DmWorld, StepResult, Why};
+
+pub(super) fn defs() -> Vec<Def> {
+    vec![
+        def!(Given, r#"the server queues a backup of "([^"]*)""#, queue_backup),
+        def!(
+            Given,
+            r#"the server holds a backup for the client setting "([^"]*)" to "([^"]*)""#,
+            put_backup
+        ),
+        def!(Given, r"the server holds a malformed backup for the client", put_malformed),
+        def!(Given, r"the server queues a restore of the client's latest backup", queue_restore),
+        def!(
+            Then,
+            r"the client reports the (backup|restore) complete with result (\d+)",
+            client_reports
+        ),
+        def!(
+            Then,
+            r#"the server holds a backup of the client containing "([^"]*)""#,
+            holds_backup
+        ),
+    ]
+}
+
+fn adapter(e: crate::adapter::AdapterError) -> Why {
+    Why::Inconclusive(format!("the server's adapter failed: {e}"))
+}
+
+async fn queue_backup(w: &mut DmWorld, c: &Context) -> StepResult {
+    let req = BackupRequest {
+        subtrees: vec![arg(c, 1).to_owned()],
+        root: None,
+    };
+    let id = match &w.server {
+        Some(ServerSide::Tester(t)) => t.backup(&w.dev_id, &req)?,
+        Some(ServerSide::Iut(s)) => s.admin.http("backup").map_err(adapter)?.backup(&w.dev_id, &req).await.map_err(adapter)?,
+        None => return Err(Why::Error("queue after `the client has an account on the server`".into())),
+    };
+    w.jobs.push(id);
+    Ok(())
+}
+
+fn tester_only(w: &DmWorld, what: &str) -> StepResult {
+    if w.ctx()?.interop() {
+        return Err(Why::NotApplicable(format!(
+            "`{what}` scripts the reference tester; an interop run has none"
+        )));
+    }
+    if w.role()? != Role::Client {
+        return Err(Why::Error(format!("`{what}` scripts the tester server: the scenario must be @client")));
+    }
+    Ok(())
+}
+
+/// A TNDS backup holding one leaf (facts §9.2), as the device's backup application would
+/// have uploaded it.
+fn tnds_with(uri: &str, value: &str) -> Result<String, Why> {
+    let path = uri.trim_end_matches('/');
+    let (parent, name) = path
+        .rsplit_once('/')
+        .ok_or_else(|| Why::Error(format!("{uri} is not a device URI")))?;
+    Ok(format!(
+        "<MgmtTree xmlns=\"syncml:dmddf1.2\"><VerDTD>1.2</VerDTD><Node><NodeName>{name}</NodeName>\
+         <Path>{parent}</Path><RTProperties><Format><chr/></Format><Type><MIME>text/plain</MIME></Type>\
+         </RTProperties><Value>{value}</Value></Node></MgmtTree>"
+    ))
+}
+
+async fn put_backup(w: &mut DmWorld, c: &Context) -> StepResult {
+    tester_only(w, "the server holds a backup for the client")?;
+    let doc = tnds_with(arg(c, 1), arg(c, 2))?;
+    let Some(ServerSide::Tester(t)) = &w.server else {
+        return Err(Why::Error("no tester server".into()));
+    };
+    t.put_backup(&w.dev_id, doc.as_bytes())?;
+    Ok(())
+}
+
+async fn put_malformed(w: &mut DmWorld, _c: &Context) -> StepResult {
+    tester_only(w, "the server holds a malformed backup for the client")?;
+    let Some(ServerSide::Tester(t)) = &w.server else {
+        return Err(Why::Error("no tester server".into()));
+    };
+    t.put_backup(&w.dev_id, b"<MgmtTree><Node>not closed")?;
+    Ok(())
+}
+
+async fn backups(w: &DmWorld) -> Result<Vec<(String, Vec<u8>)>, Why> {
+    match &w.server {
+        Some(ServerSide::Tester(t)) => t.backups(&w.dev_id),
+        Some(ServerSide::Iut(s)) => {
+            let mut out = Vec::new();
+            for c in s.admin.http("backups").map_err(adapter)?.backups(&w.dev_id).await.map_err(adapter)? {
+                let bytes = s.admin.http("content").map_err(adapter)?.content(&c.name).await.map_err(adapter)?;
+                out.push((c.name, bytes));
+            }
+            Ok(out)
+        }
+        None => Err(Why::Error("no server".into())),
+    }
+}
+
+async fn queue_restore(w: &mut DmWorld, _c: &Context) -> StepResult {
+    let list = backups(w).await?;
+    let (name, _) = list
+        .last()
+        .ok_or_else(|| Why::Inconclusive("the server holds no backup of the client to restore".into()))?;
+    let name = name.clone();
+    let id = match &w.server {
+        Some(ServerSide::Tester(t)) => t.restore(&w.dev_id, &name)?,
+        Some(ServerSide::Iut(s)) => s
+            .admin
+            .http("restore")
+            .map_err(adapter)?
+            .restore(
+                &w.dev_id,
+                &RestoreRequest {
+                    backup: name,
+                    root: None,
+                },
+            )
+            .await
+            .map_err(adapter)?,
+        None => return Err(Why::Error("no server".into())),
+    };
+    w.jobs.push(id);
+    Ok(())
+}
+
+async fn client_reports(w: &mut DmWorld, c: &Context) -> StepResult {
+    let want: u16 = arg(c, 2)
+        .parse()
+        .map_err(|e| Why::Error(format!("bad result code: {e}")))?;
+    let got = super::scomo::reported_of(w, OPERATION_COMPLETE);
+    if got.iter().any(|(code, correlated)| *code == want && *correlated) {
+        Ok(())
+    } else {
+        Err(Why::Fail(format!(
+            "docs/migration.md (a backup or restore ends with a Generic Alert {OPERATION_COMPLETE} carrying \
+             the Exec's Correlator and the result code; DM13-MIG-6.1.1-2): expected result {want}; \
+             received (result, correlator matches an Exec) {got:?}"
+        )))
+    }
+}
+
+async fn holds_backup(w: &mut DmWorld, c: &Context) -> StepResult {
+    let want = arg(c, 1);
+    let list = backups(w).await?;
+    if list
+        .iter()
+        .any(|(_, b)| String::from_utf8_lossy(b).contains(want))
+    {
+        Ok(())
+    } else {
+        let names: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
+        Err(Why::Fail(format!(
+            "DM13-MIG-6.1.1-3 (the backup application sends its data to the remote store): \
+             expected a stored backup containing {want:?}; the server holds {names:?}"
+        )))
+    }
+}
