@@ -210,7 +210,7 @@ impl ReferenceClient {
             "[device]\ndev_id = {:?}\nmanufacturer = \"dmconf\"\nmodel = \"reference\"\n\
              max_msg_size = 8192\nmax_obj_size = 1048576\n\n\
              [transport]\nretries = 0\nread_timeout_secs = {}\n\n\
-             [[account]]\nserver_id = {:?}\nurl = {:?}\n{}{}\n{}[faults]\n{}",
+             [[account]]\nserver_id = {:?}\nurl = {:?}\n{}{}\n{}[backup]\nenabled = true\n\n[faults]\n{}",
             ixit.dev_id,
             ixit.step_timeout_secs,
             ixit.server_id,

@@ -192,6 +192,10 @@ impl TesterClient {
             (timeout.as_secs() as i64).into(),
         );
         let mut profile = toml::Table::new();
+        // The migration MO (docs/migration.md) is always on in the tester device.
+        let mut backup = toml::Table::new();
+        backup.insert("enabled".into(), true.into());
+        profile.insert("backup".into(), backup.into());
         if let Some((id, key)) = &d.trust {
             let mut o = toml::Table::new();
             o.insert("id".into(), id.clone().into());
