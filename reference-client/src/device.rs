@@ -9,7 +9,7 @@
 //!   asynchronous Exec completions not yet reported, replaced atomically (write, fsync,
 //!   rename);
 //! - `scomo/`: partial SCOMO downloads and delivered packages (docs/reference-client.md
-//!   "SCOMO"); the pending operations themselves are in `state.json`;
+//!   "SCOMO"); the pending operations themselves (SCOMO and backup MO) are in `state.json`;
 //! - `lock`: held (advisory file lock) while a process uses the directory, so two
 //!   `dm-client` processes never work on the same device at once.
 
@@ -26,9 +26,11 @@ use dm_tree::{Clock, Completion, Faults, ImportMode, Principal, SystemClock, Tre
 use serde::{Deserialize, Serialize};
 
 use crate::account::{self, AccountError, DeviceAccount};
+use crate::backup;
 use crate::driver::{self, DriverError, Exchange};
+use crate::jobs::{self, Operation, OperationReport, PendingOperation, Queue};
 use crate::profile::{DeviceProfile, ProfileError};
-use crate::scomo::{self, OperationReport, PendingOperation, Queue};
+use crate::scomo;
 use crate::session::{
     ClientFaults, Deviation, EndReason, Initiation, OwnDeviation, Session, SessionConfig,
 };
@@ -114,8 +116,8 @@ struct RunState {
     /// Asynchronous Exec completions not yet reported to their server (facts §3.5).
     #[serde(default)]
     completions: Vec<StoredCompletion>,
-    /// SCOMO operations accepted (202) and not performed yet (docs/reference-client.md
-    /// "SCOMO").
+    /// SCOMO and backup MO operations accepted (202) and not performed yet, oldest first
+    /// (docs/reference-client.md "SCOMO"; the name predates the backup MO).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     scomo: Vec<PendingOperation>,
 }
@@ -214,7 +216,7 @@ pub struct Device {
     tree: Tree,
     state: RunState,
     clock: Arc<dyn Clock>,
-    scomo: Queue,
+    jobs: Queue,
     _lock: File,
 }
 
@@ -429,13 +431,16 @@ impl Device {
             // Exec handlers are code, not tree content: registered at every open.
             scomo::install(&mut tree, queue.clone())?;
         }
+        if profile.backup.enabled {
+            backup::install(&mut tree, &profile.backup, queue.clone())?;
+        }
         Ok(Device {
             dir: dir.to_owned(),
             profile,
             tree,
             state,
             clock,
-            scomo: queue,
+            jobs: queue,
             _lock: lock,
         })
     }
@@ -476,7 +481,7 @@ impl Device {
     }
 
     fn save_state(&mut self) -> Result<(), DeviceError> {
-        if let Ok(q) = self.scomo.lock() {
+        if let Ok(q) = self.jobs.lock() {
             self.state.scomo = q.clone();
         }
         let json = serde_json::to_vec_pretty(&self.state).map_err(|e| DeviceError::BadState {
@@ -498,40 +503,54 @@ impl Device {
         self.save_state()
     }
 
-    /// SCOMO operations accepted and not performed yet, oldest first.
+    /// Operations (SCOMO, backup MO) accepted and not performed yet, oldest first.
     pub fn pending_operations(&self) -> Vec<PendingOperation> {
-        self.scomo.lock().map(|q| q.clone()).unwrap_or_default()
+        self.jobs.lock().map(|q| q.clone()).unwrap_or_default()
     }
 
-    /// Perform the pending SCOMO operations, oldest first (docs/reference-client.md "SCOMO"):
-    /// each one's completion is queued for its server and the queue and completions are saved
-    /// after each, so a restart neither loses nor repeats a finished operation.
+    /// Perform the pending operations of the SCOMO and backup MOs, oldest first
+    /// (docs/reference-client.md "SCOMO", "Backup (migration)"): each one's completion is
+    /// queued for its server and the queue and completions are saved after each, so a
+    /// restart neither loses nor repeats a finished operation.
     pub async fn perform_operations(&mut self) -> Result<Vec<OperationReport>, DeviceError> {
         let mut reports = Vec::new();
-        if !self.profile.scomo.enabled {
+        if jobs::first(&self.jobs).is_none() {
             return Ok(reports);
         }
         let transport = Transport::new(self.profile.transport.to_config())?;
-        loop {
-            let next = self.scomo.lock().ok().and_then(|q| q.first().cloned());
-            let Some(op) = next else { break };
-            let mut ui = self.state.ui.clone();
-            let report = scomo::Worker {
-                tree: &mut self.tree,
-                dir: &self.dir,
-                transport: &transport,
-                settings: &self.profile.scomo,
-                faults: &self.profile.faults,
-                ui: &mut ui,
-            }
-            .perform(&op)
-            .await;
-            self.state.ui = ui;
-            if let Ok(mut q) = self.scomo.lock() {
-                if q.first() == Some(&op) {
-                    q.remove(0);
+        while let Some(op) = jobs::first(&self.jobs) {
+            let report = match op.operation {
+                Operation::Scomo(_) if self.profile.scomo.enabled => {
+                    let mut ui = self.state.ui.clone();
+                    let report = scomo::Worker {
+                        tree: &mut self.tree,
+                        dir: &self.dir,
+                        transport: &transport,
+                        settings: &self.profile.scomo,
+                        faults: &self.profile.faults,
+                        ui: &mut ui,
+                    }
+                    .perform(&op)
+                    .await;
+                    self.state.ui = ui;
+                    report
                 }
-            }
+                Operation::Backup(_) if self.profile.backup.enabled => {
+                    backup::Worker {
+                        tree: &mut self.tree,
+                        transport: &transport,
+                        faults: &self.profile.faults,
+                    }
+                    .perform(&op)
+                    .await
+                }
+                // The MO was switched off since (a new profile): nothing can perform it.
+                _ => OperationReport {
+                    skipped: true,
+                    ..OperationReport::new(&op)
+                },
+            };
+            jobs::finished(&self.jobs, &op);
             self.save_pending()?;
             reports.push(report);
         }

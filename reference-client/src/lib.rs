@@ -6,6 +6,9 @@
 //! - [`runner`]: `dm-client run`, notifications to server-initiated sessions;
 //! - [`scomo`]: the SCOMO management object (facts §10): Exec on its operations, the
 //!   download/verify/install worker, completions;
+//! - [`backup`]: the project-defined backup MO (docs/migration.md): backup to and restore
+//!   from an HTTP(S) URL as TNDS;
+//! - [`jobs`]: the asynchronous operation worker both share (queue, reports, completions);
 //! - [`alerts`]: client alerts (Generic Alert 1226, client events 1224);
 //! - [`trace`]: `--trace` JSON lines;
 //! - [`account`]: DMAcc accounts read from the tree, the choice of server, nonce storage;
@@ -24,8 +27,10 @@
 
 pub mod account;
 pub mod alerts;
+pub mod backup;
 pub mod device;
 pub mod driver;
+pub mod jobs;
 pub mod listener;
 pub mod profile;
 pub mod runner;

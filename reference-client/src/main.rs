@@ -267,7 +267,7 @@ fn talk(t: &Talk, alerts: Vec<dm_protocol::model::Alert>) -> Result<(), Failure>
         ..SessionRequest::default()
     };
     let rt = runtime()?;
-    // SCOMO operations left by an earlier run (docs/reference-client.md "SCOMO") are performed
+    // Operations (SCOMO, backup) left by an earlier run (docs/reference-client.md "SCOMO") are performed
     // first, so their completions go in this session's package 1.
     let earlier = rt.block_on(dev.perform_operations())?;
     print_operations(&earlier);
@@ -292,10 +292,14 @@ fn talk(t: &Talk, alerts: Vec<dm_protocol::model::Alert>) -> Result<(), Failure>
     outcome
 }
 
-fn print_operations(ops: &[dm_client::scomo::OperationReport]) {
+fn print_operations(ops: &[dm_client::jobs::OperationReport]) {
     for o in ops.iter().filter(|o| !o.skipped) {
+        let mo = match o.operation.operation {
+            dm_client::jobs::Operation::Scomo(_) => "scomo",
+            dm_client::jobs::Operation::Backup(_) => "backup",
+        };
         println!(
-            "scomo {} ({:?}): result {}{}",
+            "{mo} {} ({:?}): result {}{}",
             o.operation.node,
             o.operation.correlator.as_deref().unwrap_or(""),
             o.result_code,
@@ -350,7 +354,7 @@ fn serve(state: &std::path::Path, opts: RunOptions) -> Result<(), Failure> {
         }
         RunEvent::TraceFailed(e) => eprintln!("dm-client: {e}"),
         RunEvent::Operation(o) => print_operations(std::slice::from_ref(&*o)),
-        RunEvent::OperationsFailed(e) => eprintln!("dm-client: SCOMO operations: {e}"),
+        RunEvent::OperationsFailed(e) => eprintln!("dm-client: asynchronous operations: {e}"),
         RunEvent::SessionFailed {
             notification: n,
             error,

@@ -43,6 +43,9 @@ pub struct DeviceProfile {
     /// The SCOMO management object (facts §10), off by default.
     #[serde(default)]
     pub scomo: crate::scomo::ScomoSection,
+    /// The backup MO at `./Backup` (docs/migration.md), off by default.
+    #[serde(default)]
+    pub backup: crate::backup::BackupSection,
     /// Deliberate misbehaviours (all off by default).
     #[serde(default)]
     pub faults: FaultsSection,
@@ -523,6 +526,7 @@ impl DeviceProfile {
         }
         self.notification.validate().map_err(|e| e.to_string())?;
         self.scomo.validate()?;
+        self.backup.validate()?;
         if self.transport.max_messages == 0 {
             return Err("[transport] max_messages must be at least 1".into());
         }

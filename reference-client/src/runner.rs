@@ -85,9 +85,10 @@ pub enum RunEvent {
     },
     /// A session ran (completed or not).
     Session(Box<SessionReport>),
-    /// A SCOMO operation accepted in a session was performed (facts §10).
-    Operation(Box<crate::scomo::OperationReport>),
-    /// The SCOMO worker or the session reporting its completions could not run.
+    /// An operation accepted in a session (SCOMO, facts §10; backup MO, docs/migration.md)
+    /// was performed.
+    Operation(Box<crate::jobs::OperationReport>),
+    /// The operation worker or the session reporting its completions could not run.
     OperationsFailed(DeviceError),
     /// The trace of a session could not be written.
     TraceFailed(crate::trace::TraceError),
@@ -213,12 +214,13 @@ pub async fn run(
     dev.save_pending()
 }
 
-/// Perform the device's pending SCOMO operations, then open one client-initiated session per
-/// server that has new completions to report them (Generic Alerts in package 1, facts §3.5).
+/// Perform the device's pending operations (SCOMO, backup MO), then open one
+/// client-initiated session per server that has new completions to report them (Generic
+/// Alerts in package 1, facts §3.5).
 pub async fn perform_and_report(
     dev: &mut Device,
     seed: Option<u64>,
-) -> Result<(Vec<crate::scomo::OperationReport>, Vec<SessionReport>), DeviceError> {
+) -> Result<(Vec<crate::jobs::OperationReport>, Vec<SessionReport>), DeviceError> {
     let ops = dev.perform_operations().await?;
     let mut servers: Vec<Option<String>> = Vec::new();
     for o in ops.iter().filter(|o| !o.skipped) {

@@ -7,7 +7,6 @@
 use std::fs::{self, File};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use dm_protocol::codes::{AlertCode, StatusCode};
 use dm_protocol::model::{Alert, Data, Item};
@@ -15,9 +14,11 @@ use dm_protocol::swpkg::{self, result_code, Package, PackageError, TrustStore};
 use dm_protocol::tnds::{Format, TndsDocument};
 use dm_protocol::uri::{escape_name, NodeUri, Property};
 use dm_tree::standard::put_leaf;
-use dm_tree::{Completion, ExecCall, ExecOutcome, NewNode, Principal, Tree, TreeError};
+use dm_tree::{ExecCall, ExecOutcome, NewNode, Principal, Tree, TreeError};
 use serde::{Deserialize, Serialize};
 
+use crate::jobs::{self, Outcome};
+pub use crate::jobs::{OperationReport, PendingOperation, Queue};
 use crate::profile::FaultsSection;
 use crate::transport::{BodySink, Response, Transport};
 use crate::ui::{UiHooks, UiKind, UiPolicy};
@@ -181,25 +182,6 @@ impl Operation {
     }
 }
 
-/// An accepted operation not performed yet; `state.json` keeps the queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PendingOperation {
-    /// What to do.
-    pub operation: Operation,
-    /// The entry acted on, e.g. `./SCOMO/Download/pkg1`.
-    pub entry: String,
-    /// The executed node (the completion's `Item/Source`).
-    pub node: String,
-    /// The Exec's Correlator.
-    pub correlator: Option<String>,
-    /// The server that asked.
-    pub server: Option<String>,
-}
-
-/// The queue shared by the Exec handler and the device.
-pub type Queue = Arc<Mutex<Vec<PendingOperation>>>;
-
 fn acl(tree: &mut Tree, at: &str, value: &str) -> Result<(), TreeError> {
     tree.replace_prop(&Principal::Local, at, Property::Acl, value)
 }
@@ -274,32 +256,17 @@ fn accept(tree: &mut Tree, call: &ExecCall, queue: &Queue) -> ExecOutcome {
     {
         return ExecOutcome::Done(StatusCode::CommandFailed);
     }
-    let Ok(mut q) = queue.lock() else {
-        return ExecOutcome::Done(StatusCode::CommandFailed);
-    };
-    q.push(PendingOperation {
-        operation: op,
-        entry: entry.to_string(),
-        node: call.uri.to_string(),
-        correlator: call.correlator.clone(),
-        server: call.by.server_id().map(str::to_owned),
-    });
-    ExecOutcome::Accepted
-}
-
-/// How one operation ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperationReport {
-    /// The operation.
-    pub operation: PendingOperation,
-    /// The result code as it happened (facts §10.3), before any fault switch.
-    pub result_code: u16,
-    /// The component or package identifier reported.
-    pub identifier: String,
-    /// Why it failed, if it did.
-    pub detail: Option<String>,
-    /// Whether it was skipped (the Exec was rolled back or its entry is gone): no completion.
-    pub skipped: bool,
+    jobs::enqueue(
+        queue,
+        PendingOperation {
+            operation: jobs::Operation::Scomo(op),
+            entry: entry.to_string(),
+            node: call.uri.to_string(),
+            correlator: call.correlator.clone(),
+            server: call.by.server_id().map(str::to_owned),
+            argument: None,
+        },
+    )
 }
 
 /// What the worker needs besides the tree.
@@ -404,17 +371,15 @@ impl Worker<'_> {
 
     /// Perform one operation and queue its completion in the tree.
     pub async fn perform(&mut self, op: &PendingOperation) -> OperationReport {
-        let mut report = OperationReport {
-            operation: op.clone(),
-            result_code: result_code::SUCCESS,
-            identifier: String::new(),
-            detail: None,
-            skipped: false,
+        let mut report = OperationReport::new(op);
+        let jobs::Operation::Scomo(kind) = op.operation else {
+            report.skipped = true;
+            return report;
         };
         // An Exec rolled back (inside a failed Atomic) or an entry deleted since: the Status
         // no longer says the operation is progressing, so there is nothing to do.
         let status = self.value(&format!("{}/Status", op.entry));
-        if status.as_deref() != Some(&op.operation.progressing_status().to_string()) {
+        if status.as_deref() != Some(&kind.progressing_status().to_string()) {
             report.skipped = true;
             return report;
         }
@@ -426,7 +391,7 @@ impl Worker<'_> {
             .value(&format!("{}/PkgID", op.entry))
             .or_else(|| self.value(&format!("{}/ID", op.entry)))
             .unwrap_or_else(|| name.clone());
-        let result = match op.operation {
+        let result = match kind {
             Operation::Download => self.download_only(op, &name).await,
             Operation::DownloadInstall => self.download_install(op, &name, true).await,
             Operation::DownloadInstallInactive => self.download_install(op, &name, false).await,
@@ -447,38 +412,34 @@ impl Worker<'_> {
             Err((code, why)) => {
                 report.result_code = code;
                 report.detail = Some(why);
-                self.mark_failed(op, code);
+                self.mark_failed(op, kind, code);
             }
         }
-        let code = if self.faults.report_success_on_failure {
-            result_code::SUCCESS
-        } else {
-            report.result_code
-        };
-        let source = NodeUri::parse(&op.node).unwrap_or_else(|_| NodeUri::root());
-        self.tree.complete_exec(Completion {
-            correlator: op.correlator.clone(),
-            source,
-            alert_type: ALERT_TYPE.into(),
-            format: "xml".into(),
-            mark: (code != result_code::SUCCESS).then(|| "warning".to_owned()),
-            data: format!(
-                "<ResultCode>{code}</ResultCode><Identifier>{}</Identifier>",
-                xml_escape(&report.identifier)
-            ),
-            server: op.server.clone(),
-        });
+        jobs::complete(
+            self.tree,
+            self.faults,
+            op,
+            Outcome {
+                alert_type: ALERT_TYPE,
+                result_code: report.result_code,
+                warn_on_failure: true,
+                extra_data: format!(
+                    "<Identifier>{}</Identifier>",
+                    jobs::xml_escape(&report.identifier)
+                ),
+            },
+        );
         report
     }
 
     /// The entry's Status after a failure (facts §10.2).
-    fn mark_failed(&mut self, op: &PendingOperation, code: u16) {
-        let status = match op.operation {
+    fn mark_failed(&mut self, op: &PendingOperation, kind: Operation, code: u16) {
+        let status = match kind {
             Operation::Download
             | Operation::DownloadInstall
             | Operation::DownloadInstallInactive => match code {
                 result_code::DOWNLOAD_FAILED => 20,
-                _ if op.operation == Operation::Download => 20,
+                _ if kind == Operation::Download => 20,
                 _ => 70,
             },
             Operation::Install | Operation::InstallInactive => 50,
@@ -758,12 +719,6 @@ impl Worker<'_> {
             .map_err(|e| fail(result_code::INSTALL_FAILED, e.to_string()))?;
         Ok(pkg.pkg_id.clone())
     }
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

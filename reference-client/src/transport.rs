@@ -364,14 +364,46 @@ impl Transport {
         body: Vec<u8>,
         extra_headers: &[(String, String)],
     ) -> Result<Response, TransportError> {
+        self.send_collected(Method::POST, url, Some(content_type), body, extra_headers)
+            .await
+    }
+
+    /// `PUT url` with `body` as `Content-Type: content_type` (the upload of a backup
+    /// document, docs/migration.md), with the same headers, rules, retries and limits as
+    /// [`Transport::post`]. Returns the response whatever its status.
+    pub async fn put(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        extra_headers: &[(String, String)],
+    ) -> Result<Response, TransportError> {
+        self.send_collected(Method::PUT, url, Some(content_type), body, extra_headers)
+            .await
+    }
+
+    /// `GET url` with the whole body in the response, at most `max_response_bytes`
+    /// ([`TransportError::TooLarge`] beyond): for small documents such as a backup to
+    /// restore. Returns the response whatever its status.
+    pub async fn get_body(
+        &self,
+        url: &str,
+        extra_headers: &[(String, String)],
+    ) -> Result<Response, TransportError> {
+        self.send_collected(Method::GET, url, None, Vec::new(), extra_headers)
+            .await
+    }
+
+    async fn send_collected(
+        &self,
+        method: Method,
+        url: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        extra_headers: &[(String, String)],
+    ) -> Result<Response, TransportError> {
         let target = Target::parse(url)?;
-        let request = self.build(
-            &target,
-            Method::POST,
-            Some(content_type),
-            body,
-            extra_headers,
-        )?;
+        let request = self.build(&target, method, content_type, body, extra_headers)?;
         let tls = self.tls_for(&target, url)?;
         let (stream, attempts) = self.connect(&target, tls.as_ref()).await?;
         let mut sink = Collect {

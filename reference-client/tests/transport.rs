@@ -229,6 +229,39 @@ async fn plain_http_posts_xml_with_dm_headers() {
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
 }
 
+/// The upload of a backup (docs/migration.md): `PUT` with the body and its type; the
+/// download of one: `GET` with the whole body in the response.
+#[tokio::test]
+async fn put_sends_the_body_and_get_body_collects_the_answer() {
+    let server = echo_server(None).await;
+    let body = b"<MgmtTree/>".to_vec();
+    let response = plain()
+        .put(
+            &server.url,
+            "application/vnd.syncml.dmtnds+xml",
+            body.clone(),
+            no_headers(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, body);
+    assert_eq!(response.header("x-echo-method"), Some("PUT"));
+    assert_eq!(
+        response.header("x-echo-content-type"),
+        Some("application/vnd.syncml.dmtnds+xml")
+    );
+    assert_eq!(
+        response.header("x-echo-content-length"),
+        Some(body.len().to_string().as_str())
+    );
+    let status = [("x-test-status".to_owned(), "404".to_owned())];
+    let response = plain().get_body(&server.url, &status).await.unwrap();
+    assert_eq!(response.status, 404);
+    assert_eq!(response.header("x-echo-method"), Some("GET"));
+    assert!(response.body.is_empty());
+}
+
 #[tokio::test]
 async fn wbxml_account_sends_the_wbxml_type() {
     let server = echo_server(None).await;
