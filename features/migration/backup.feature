@@ -73,3 +73,22 @@ Feature: Device migration: backup and restore
     And the client starts another session
     Then the client reports the restore complete with result 1200
     And the client returns Results for "./Vendor/Color" with value "red"
+
+  @id:MIG-103 @req:DM13-MIG-6.1.2-1,DM13-MIG-6.1.1-4 @server @must @ics:migration
+  Scenario: Migration: the old device's backup configures the new device the same way
+    Given the client has an account on the server
+    And the server also knows a new client
+    And the server queues an Add of its own interior node "./Vendor"
+    And the server queues an Add of "./Vendor/Color" with value "red"
+    And the server queues an Add of "./Vendor/Size" with value "9"
+    When the client starts a session
+    And the server queues a backup of "./Vendor"
+    And the client starts another session
+    And the server queues a restore of the client's latest backup onto the new client
+    And the new client starts a session
+    And the server queues a Get of "./Vendor/Color" for the new client
+    And the server queues a Get of "./Vendor/Size" for the new client
+    And the new client starts a session
+    Then the client reports the restore complete with result 1200
+    And the client returns Results for "./Vendor/Color" with value "red"
+    And the client returns Results for "./Vendor/Size" with value "9"

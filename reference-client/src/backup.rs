@@ -195,11 +195,13 @@ fn accept(_tree: &mut Tree, call: &ExecCall, queue: &Queue) -> ExecOutcome {
     )
 }
 
-/// The properties a backup carries (`?list=TNDS+Format+Type+Value`, facts §4.6): what a
-/// restore needs to re-create the nodes. ACLs stay the target device's (its own policy and
-/// its own servers), and `TStamp`, `VerNo`, `Size` are the device's to set.
+/// The properties a backup carries (`?list=TNDS+ACL+Format+Type+Value`, facts §4.6): what a
+/// restore needs to re-create the nodes with the rights the servers had on them (a restore
+/// runs as the server that asked, so it sets only ACLs that server may set, facts §4.4);
+/// `TStamp`, `VerNo` and `Size` are the device's to set.
 pub fn backup_filter() -> TndsFilter {
     TndsFilter::Include(vec![
+        TndsField::Prop(Property::Acl),
         TndsField::Prop(Property::Format),
         TndsField::Prop(Property::Type),
         TndsField::Value,

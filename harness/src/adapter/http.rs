@@ -177,7 +177,13 @@ impl HttpAdapter {
     ) -> Result<u64, AdapterError> {
         let path = format!("/devices/{}/backup", path_segment(dev_id));
         let (_, out) = self
-            .call("backup", "POST", &path, Some(Self::json("backup", req)?), &[201])
+            .call(
+                "backup",
+                "POST",
+                &path,
+                Some(Self::json("backup", req)?),
+                &[201],
+            )
             .await?;
         Ok(Self::parse::<Job>("backup", &out)?.id)
     }
@@ -200,7 +206,13 @@ impl HttpAdapter {
     ) -> Result<u64, AdapterError> {
         let path = format!("/devices/{}/restore", path_segment(dev_id));
         let (_, out) = self
-            .call("restore", "POST", &path, Some(Self::json("restore", req)?), &[201])
+            .call(
+                "restore",
+                "POST",
+                &path,
+                Some(Self::json("restore", req)?),
+                &[201],
+            )
             .await?;
         Ok(Self::parse::<Job>("restore", &out)?.id)
     }
@@ -209,7 +221,10 @@ impl HttpAdapter {
     pub async fn content(&self, name: &str) -> Result<Vec<u8>, AdapterError> {
         let path = format!(
             "/content/{}",
-            name.split('/').map(path_segment).collect::<Vec<_>>().join("/")
+            name.split('/')
+                .map(path_segment)
+                .collect::<Vec<_>>()
+                .join("/")
         );
         let (_, out) = self.call("content", "GET", &path, None, &[200]).await?;
         Ok(out)

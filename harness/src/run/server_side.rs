@@ -211,7 +211,11 @@ impl TesterServer {
     }
 
     /// Queue a backup job for `dev_id` (its upload URL on this tester's listener).
-    pub fn backup(&self, dev_id: &str, req: &dm_server::migration::BackupRequest) -> Result<u64, Why> {
+    pub fn backup(
+        &self,
+        dev_id: &str,
+        req: &dm_server::migration::BackupRequest,
+    ) -> Result<u64, Why> {
         let n = self.store.jobs(dev_id).map_err(store_err)?.len() as u64 + 1;
         let spec = dm_server::migration::backup_job(
             dev_id,

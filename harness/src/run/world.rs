@@ -196,6 +196,9 @@ pub struct DmWorld {
     pub server: Option<ServerSide>,
     /// The client peer, once set up.
     pub client: Option<ClientSide>,
+    /// Migration: the new device (a second tester device) and its DevId, swapped in while it
+    /// acts.
+    pub other_client: Option<(ClientSide, String)>,
     /// The DevId in use.
     pub dev_id: String,
     /// Credentials the client presents.

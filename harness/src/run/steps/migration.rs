@@ -11,14 +11,38 @@ use crate::run::world::{DmWorld, StepResult, Why};
 
 pub(super) fn defs() -> Vec<Def> {
     vec![
-        def!(Given, r#"the server queues a backup of "([^"]*)""#, queue_backup),
+        def!(
+            Given,
+            r#"the server queues a backup of "([^"]*)""#,
+            queue_backup
+        ),
         def!(
             Given,
             r#"the server holds a backup for the client setting "([^"]*)" to "([^"]*)""#,
             put_backup
         ),
-        def!(Given, r"the server holds a malformed backup for the client", put_malformed),
-        def!(Given, r"the server queues a restore of the client's latest backup", queue_restore),
+        def!(
+            Given,
+            r"the server holds a malformed backup for the client",
+            put_malformed
+        ),
+        def!(
+            Given,
+            r"the server queues a restore of the client's latest backup",
+            queue_restore
+        ),
+        def!(Given, r"the server also knows a new client", new_client),
+        def!(
+            Given,
+            r"the server queues a restore of the client's latest backup onto the new client",
+            queue_restore_onto_new
+        ),
+        def!(When, r"the new client starts a session", new_client_session),
+        def!(
+            Given,
+            r#"the server queues a Get of "([^"]*)" for the new client"#,
+            queue_get_new
+        ),
         def!(
             Then,
             r"the client reports the (backup|restore) complete with result (\d+)",
@@ -43,8 +67,18 @@ async fn queue_backup(w: &mut DmWorld, c: &Context) -> StepResult {
     };
     let id = match &w.server {
         Some(ServerSide::Tester(t)) => t.backup(&w.dev_id, &req)?,
-        Some(ServerSide::Iut(s)) => s.admin.http("backup").map_err(adapter)?.backup(&w.dev_id, &req).await.map_err(adapter)?,
-        None => return Err(Why::Error("queue after `the client has an account on the server`".into())),
+        Some(ServerSide::Iut(s)) => s
+            .admin
+            .http("backup")
+            .map_err(adapter)?
+            .backup(&w.dev_id, &req)
+            .await
+            .map_err(adapter)?,
+        None => {
+            return Err(Why::Error(
+                "queue after `the client has an account on the server`".into(),
+            ))
+        }
     };
     w.jobs.push(id);
     Ok(())
@@ -57,7 +91,9 @@ fn tester_only(w: &DmWorld, what: &str) -> StepResult {
         )));
     }
     if w.role()? != Role::Client {
-        return Err(Why::Error(format!("`{what}` scripts the tester server: the scenario must be @client")));
+        return Err(Why::Error(format!(
+            "`{what}` scripts the tester server: the scenario must be @client"
+        )));
     }
     Ok(())
 }
@@ -100,8 +136,21 @@ async fn backups(w: &DmWorld) -> Result<Vec<(String, Vec<u8>)>, Why> {
         Some(ServerSide::Tester(t)) => t.backups(&w.dev_id),
         Some(ServerSide::Iut(s)) => {
             let mut out = Vec::new();
-            for c in s.admin.http("backups").map_err(adapter)?.backups(&w.dev_id).await.map_err(adapter)? {
-                let bytes = s.admin.http("content").map_err(adapter)?.content(&c.name).await.map_err(adapter)?;
+            for c in s
+                .admin
+                .http("backups")
+                .map_err(adapter)?
+                .backups(&w.dev_id)
+                .await
+                .map_err(adapter)?
+            {
+                let bytes = s
+                    .admin
+                    .http("content")
+                    .map_err(adapter)?
+                    .content(&c.name)
+                    .await
+                    .map_err(adapter)?;
                 out.push((c.name, bytes));
             }
             Ok(out)
@@ -110,11 +159,135 @@ async fn backups(w: &DmWorld) -> Result<Vec<(String, Vec<u8>)>, Why> {
     }
 }
 
+/// Migration's new device (`@server` only): a second tester device, `<DevId>-new`, known to
+/// the server with the same credentials, SCOMO trust and backup MO as the first.
+async fn new_client(w: &mut DmWorld, _c: &Context) -> StepResult {
+    if w.ctx()?.interop() || w.role()? != Role::Server {
+        return Err(Why::NotApplicable(
+            "a second device is a tester device: only a server under test can be given one".into(),
+        ));
+    }
+    let ctx = w.ctx()?;
+    let Some(ServerSide::Iut(iut)) = &w.server else {
+        return Err(Why::Error(
+            "add the new client after `the client has an account on the server`".into(),
+        ));
+    };
+    let old = w.dev_id.clone();
+    w.dev_id = format!("{old}-new");
+    let device = super::setup::device(w, &ctx.profile.ixit.server_id, false)?;
+    let dev_id = std::mem::replace(&mut w.dev_id, old);
+    iut.admin
+        .register_device(&device)
+        .await
+        .map_err(|e| Why::Inconclusive(format!("cannot register the new device: {e}")))?;
+    let tester = crate::run::client_side::TesterClient::create(
+        &w.dir.join("tester-new"),
+        &crate::run::client_side::TesterDevice {
+            dev_id: &dev_id,
+            server_id: &ctx.profile.ixit.server_id,
+            url: &iut.dm_url,
+            client_auth: w.client_creds.as_ref(),
+            server_auth: w.server_creds.as_ref(),
+            max_msg_size: None,
+            max_obj_size: None,
+            wbxml: false,
+            unknown_nonce: false,
+            trust: None,
+        },
+        ctx.step_timeout,
+    )?;
+    w.other_client = Some((
+        crate::run::client_side::ClientSide::Tester(Box::new(tester)),
+        dev_id,
+    ));
+    Ok(())
+}
+
+/// Swap the new device in (or back out).
+fn swap(w: &mut DmWorld) -> StepResult {
+    let (client, dev_id) = w.other_client.take().ok_or_else(|| {
+        Why::Error("no new client: add `the server also knows a new client`".into())
+    })?;
+    let old_client = w.client.replace(client);
+    let old_dev = std::mem::replace(&mut w.dev_id, dev_id);
+    w.other_client = old_client.map(|c| (c, old_dev));
+    Ok(())
+}
+
+async fn new_client_session(w: &mut DmWorld, _c: &Context) -> StepResult {
+    swap(w)?;
+    let r = super::act::session(
+        w,
+        Vec::new(),
+        "start_session",
+        std::collections::BTreeMap::new(),
+    )
+    .await;
+    swap(w)?;
+    r
+}
+
+async fn queue_get_new(w: &mut DmWorld, c: &Context) -> StepResult {
+    let new_dev = w
+        .other_client
+        .as_ref()
+        .map(|(_, d)| d.clone())
+        .ok_or_else(|| {
+            Why::Error("no new client: add `the server also knows a new client`".into())
+        })?;
+    let spec: dm_server::model::JobSpec = serde_json::from_value(serde_json::json!({"commands": [
+        {"Command": "Get", "CmdID": "0", "Items": [{"Target": {"LocURI": arg(c, 1)}}]}]}))
+    .map_err(|e| Why::Error(e.to_string()))?;
+    let server = w
+        .server
+        .as_ref()
+        .ok_or_else(|| Why::Error("no server".into()))?;
+    let id = server.queue(&new_dev, &spec).await?;
+    w.jobs.push(id);
+    Ok(())
+}
+
+async fn queue_restore_onto_new(w: &mut DmWorld, _c: &Context) -> StepResult {
+    let list = backups(w).await?;
+    let (name, _) = list.last().ok_or_else(|| {
+        Why::Inconclusive("the server holds no backup of the client to restore".into())
+    })?;
+    let name = name.clone();
+    let new_dev = w
+        .other_client
+        .as_ref()
+        .map(|(_, d)| d.clone())
+        .ok_or_else(|| {
+            Why::Error("no new client: add `the server also knows a new client`".into())
+        })?;
+    let Some(ServerSide::Iut(s)) = &w.server else {
+        return Err(Why::Error(
+            "restoring onto a new client needs a server under test".into(),
+        ));
+    };
+    let id = s
+        .admin
+        .http("restore")
+        .map_err(adapter)?
+        .restore(
+            &new_dev,
+            &RestoreRequest {
+                backup: name,
+                root: None,
+            },
+        )
+        .await
+        .map_err(adapter)?;
+    w.jobs.push(id);
+    Ok(())
+}
+
 async fn queue_restore(w: &mut DmWorld, _c: &Context) -> StepResult {
     let list = backups(w).await?;
-    let (name, _) = list
-        .last()
-        .ok_or_else(|| Why::Inconclusive("the server holds no backup of the client to restore".into()))?;
+    let (name, _) = list.last().ok_or_else(|| {
+        Why::Inconclusive("the server holds no backup of the client to restore".into())
+    })?;
     let name = name.clone();
     let id = match &w.server {
         Some(ServerSide::Tester(t)) => t.restore(&w.dev_id, &name)?,
@@ -142,7 +315,10 @@ async fn client_reports(w: &mut DmWorld, c: &Context) -> StepResult {
         .parse()
         .map_err(|e| Why::Error(format!("bad result code: {e}")))?;
     let got = super::scomo::reported_of(w, OPERATION_COMPLETE);
-    if got.iter().any(|(code, correlated)| *code == want && *correlated) {
+    if got
+        .iter()
+        .any(|(code, correlated)| *code == want && *correlated)
+    {
         Ok(())
     } else {
         Err(Why::Fail(format!(

@@ -191,7 +191,13 @@ async fn publish_untrusted(w: &mut DmWorld, c: &Context) -> StepResult {
 async fn queue_scomo(w: &mut DmWorld, req: ScomoRequest) -> StepResult {
     let id = match &w.server {
         Some(ServerSide::Tester(t)) => t.scomo(&w.dev_id, &req)?,
-        Some(ServerSide::Iut(s)) => s.admin.http("scomo").map_err(adapter)?.scomo(&w.dev_id, &req).await.map_err(adapter)?,
+        Some(ServerSide::Iut(s)) => s
+            .admin
+            .http("scomo")
+            .map_err(adapter)?
+            .scomo(&w.dev_id, &req)
+            .await
+            .map_err(adapter)?,
         None => {
             return Err(Why::Error(
                 "queue after `the client has an account on the server`".into(),
@@ -294,8 +300,7 @@ pub(super) fn reported_of(w: &DmWorld, alert_type: &str) -> Vec<(u16, bool)> {
                 continue;
             }
             for i in &a.items {
-                let is_op =
-                    i.meta.as_ref().and_then(|m| m.type_.as_deref()) == Some(alert_type);
+                let is_op = i.meta.as_ref().and_then(|m| m.type_.as_deref()) == Some(alert_type);
                 let text = match &i.data {
                     Some(Data::Text(t)) => t.clone(),
                     Some(Data::Markup(x)) => x.to_xml(),

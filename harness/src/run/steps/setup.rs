@@ -354,7 +354,7 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
                 Ok(h) => h.originator().await.ok(),
                 Err(_) => None,
             }
-                .map(|o| (o.id, o.public_key));
+            .map(|o| (o.id, o.public_key));
             let tester = TesterClient::create(
                 &w.dir.join("tester"),
                 &TesterDevice {
@@ -465,7 +465,7 @@ async fn interop_account(w: &mut DmWorld, client: &crate::profile::Profile) -> S
         Ok(h) => h.originator().await.ok(),
         Err(_) => None,
     }
-        .map(|o| (o.id, o.public_key));
+    .map(|o| (o.id, o.public_key));
     bootstrap(w, &iut, &relay.url, &server_id, trust).await?;
     w.relay = Some(relay);
     w.server = Some(ServerSide::Iut(server));
