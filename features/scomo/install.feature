@@ -165,3 +165,32 @@ Feature: Software components (SCOMO)
     And the server queues an install of "Antivirus" version "2.0"
     When the client starts a session
     Then the exchange matches its session vector
+
+  @id:SCOMO-012 @req:DMRD-6.3.1-40 @client @must @ics:scomo
+  Scenario: Installing a newer version of a component updates it in place
+    Given the client has an account on the server
+    And the server publishes a package "Antivirus" version "1.0" for the client
+    And the server publishes a package "Antivirus" version "2.0" for the client
+    And the server queues an install of "Antivirus" version "1.0"
+    When the client starts a session
+    And the server queues an install of "Antivirus" version "2.0"
+    And the client starts another session
+    And the server queues a Get of the Version of the installed "Antivirus" version "2.0"
+    And the server queues a Get of "./SCOMO/Inventory/Deployed"
+    And the client starts another session
+    Then the client reports Version "2.0" for the installed "Antivirus" version "2.0"
+    And the client returns Results listing the children "antivirus"
+
+  @id:SCOMO-106 @req:DMRD-6.3.4-28 @server @must @ics:scomo
+  Scenario: The server updates a component with a newer package
+    Given the client has an account on the server
+    And the server publishes a package "Antivirus" version "1.0" for the client
+    And the server publishes a package "Antivirus" version "2.0" for the client
+    And the server queues an install of "Antivirus" version "1.0"
+    When the client starts a session
+    And the server queues an install of "Antivirus" version "2.0"
+    And the client starts another session
+    And the server queues a Get of the Version of the installed "Antivirus" version "2.0"
+    And the client starts another session
+    Then the client reports Version "2.0" for the installed "Antivirus" version "2.0"
+    And the server records the operation result 1200

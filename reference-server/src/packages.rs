@@ -314,7 +314,10 @@ pub struct ScomoRequest {
     /// The package (download and install operations): a `pkg_id` of this repository.
     #[serde(default)]
     pub pkg_id: Option<String>,
-    /// The deployed component's node name (remove, activate, deactivate).
+    /// The component's node name: of the deployed component (remove, activate, deactivate),
+    /// or of the `Download` entry and so of the deployed component it becomes (download and
+    /// install; default: [`entry_name`] of the package's name, so installing a newer package
+    /// of the same component replaces it — an update).
     #[serde(default)]
     pub component: Option<String>,
     /// The device's SCOMO root (facts §10: device-defined), default `./SCOMO`.
@@ -324,6 +327,20 @@ pub struct ScomoRequest {
 
 fn leaf(uri: String, value: &str) -> serde_json::Value {
     serde_json::json!({"Target": {"LocURI": uri}, "Meta": {"Format": "chr"}, "Data": {"text": value}})
+}
+
+/// The node name of a component: its name in lower case, every other character than a
+/// letter or digit as `-` (`Anti Virus` → `anti-virus`).
+pub fn entry_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// The job commands of a SCOMO request (facts §10.1): for a download, `Add` the
@@ -356,7 +373,12 @@ pub fn scomo_job(
                 ScomoOperation::Install => "DownloadInstall",
                 _ => "DownloadInstallInactive",
             };
-            let x = format!("{root}/Download/{id}");
+            let entry = match &req.component {
+                Some(c) if node_name(c) => c.clone(),
+                Some(_) => return Err(invalid("component must be a node name")),
+                None => entry_name(&p.name),
+            };
+            let x = format!("{root}/Download/{entry}");
             let mut items = vec![
                 leaf(format!("{x}/PkgID"), &p.pkg_id),
                 leaf(format!("{x}/Name"), &p.name),

@@ -1114,7 +1114,7 @@ async fn scomo_requests_become_jobs_with_the_package_url() -> R {
         cmds.first().map(|c| c["Command"].clone()),
         Some(json!("Add"))
     );
-    assert!(text.contains("./SCOMO/Download/app-1"), "{text}");
+    assert!(text.contains("./SCOMO/Download/app/PkgID"), "{text}");
     assert!(
         text.contains("http://dms.example:8080/content/packages/app-1.dmpkg"),
         "{text}"
@@ -1123,7 +1123,7 @@ async fn scomo_requests_become_jobs_with_the_package_url() -> R {
     assert_eq!(last["Command"], "Exec");
     assert_eq!(
         last["Items"][0]["Target"]["LocURI"],
-        "./SCOMO/Download/app-1/Operations/DownloadInstall"
+        "./SCOMO/Download/app/Operations/DownloadInstall"
     );
 
     let (_, job) = server

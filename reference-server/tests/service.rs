@@ -272,7 +272,7 @@ async fn a_device_request_alert_gets_its_scomo_job_in_the_same_session() {
     let answer = post(&svc, first, "application/vnd.syncml.dm+xml").await;
     let text = String::from_utf8_lossy(&answer);
     assert!(
-        text.contains("./SCOMO/Download/av-2/Operations/DownloadInstall"),
+        text.contains("./SCOMO/Download/antivirus/Operations/DownloadInstall"),
         "{text}"
     );
     assert!(text.contains("/content/packages/av-2.dmpkg"), "{text}");

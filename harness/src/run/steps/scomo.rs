@@ -3,7 +3,8 @@
 //! reports. Package ids are derived from the name and version (`Antivirus`, `2.0` →
 //! `antivirus-2.0`); against a server under test, whose repository all scenarios share, the
 //! scenario id goes in front (`scomo-101-antivirus-2.0`), so concurrent scenarios never
-//! replace each other's packages. The inventory steps compute the node from the same rule.
+//! replace each other's packages. The component's node is named after the package's name
+//! (`Deployed/antivirus`), so a newer version replaces it: an update.
 
 use std::collections::BTreeMap;
 
@@ -210,13 +211,14 @@ async fn queue_scomo(w: &mut DmWorld, req: ScomoRequest) -> StepResult {
 
 async fn queue_op(w: &mut DmWorld, c: &Context) -> StepResult {
     let id = scenario_pkg_id(w, arg(c, 2), arg(c, 3));
+    let component = dm_server::packages::entry_name(arg(c, 2));
     let (operation, pkg, component) = match arg(c, 1) {
         "download" => (ScomoOperation::Download, Some(id), None),
         "install" => (ScomoOperation::Install, Some(id), None),
         "install_inactive" => (ScomoOperation::InstallInactive, Some(id), None),
-        "remove" => (ScomoOperation::Remove, None, Some(id)),
-        "activate" => (ScomoOperation::Activate, None, Some(id)),
-        _ => (ScomoOperation::Deactivate, None, Some(id)),
+        "remove" => (ScomoOperation::Remove, None, Some(component)),
+        "activate" => (ScomoOperation::Activate, None, Some(component)),
+        _ => (ScomoOperation::Deactivate, None, Some(component)),
     };
     queue_scomo(
         w,
@@ -367,10 +369,13 @@ async fn server_records(w: &mut DmWorld, c: &Context) -> StepResult {
     }
 }
 
-fn deployed(w: &DmWorld, name: &str, version: &str) -> String {
+/// The deployed component's node: the server names the Download entry, and so the
+/// component, after the package's name (`dm_server::packages::entry_name`); `version` only
+/// reads well in the step.
+fn deployed(_w: &DmWorld, name: &str, _version: &str) -> String {
     format!(
         "./SCOMO/Inventory/Deployed/{}",
-        scenario_pkg_id(w, name, version)
+        dm_server::packages::entry_name(name)
     )
 }
 
