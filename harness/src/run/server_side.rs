@@ -549,7 +549,8 @@ pub enum ServerSide {
     Iut(Arc<ServerIut>),
 }
 
-fn adapter(e: crate::adapter::AdapterError) -> Why {
+/// An adapter failure: the scenario is inconclusive (docs/adapters.md).
+pub(crate) fn adapter(e: crate::adapter::AdapterError) -> Why {
     Why::Inconclusive(format!("the server's adapter failed: {e}"))
 }
 
@@ -575,6 +576,78 @@ impl ServerSide {
         match self {
             ServerSide::Tester(t) => t.alerts(dev_id),
             ServerSide::Iut(s) => s.admin.alerts(dev_id).await.map_err(adapter),
+        }
+    }
+
+    /// Queue a SCOMO job (the tester's repository, or the admin API's).
+    pub async fn scomo(
+        &self,
+        dev_id: &str,
+        req: &dm_server::packages::ScomoRequest,
+    ) -> Result<u64, Why> {
+        match self {
+            ServerSide::Tester(t) => t.scomo(dev_id, req),
+            ServerSide::Iut(s) => s
+                .admin
+                .http("scomo")
+                .map_err(adapter)?
+                .scomo(dev_id, req)
+                .await
+                .map_err(adapter),
+        }
+    }
+
+    /// Queue a backup job.
+    pub async fn backup(
+        &self,
+        dev_id: &str,
+        req: &dm_server::migration::BackupRequest,
+    ) -> Result<u64, Why> {
+        match self {
+            ServerSide::Tester(t) => t.backup(dev_id, req),
+            ServerSide::Iut(s) => s
+                .admin
+                .http("backup")
+                .map_err(adapter)?
+                .backup(dev_id, req)
+                .await
+                .map_err(adapter),
+        }
+    }
+
+    /// Queue a restore of the stored backup `name` onto `dev_id`.
+    pub async fn restore(&self, dev_id: &str, name: &str) -> Result<u64, Why> {
+        match self {
+            ServerSide::Tester(t) => t.restore(dev_id, name),
+            ServerSide::Iut(s) => s
+                .admin
+                .http("restore")
+                .map_err(adapter)?
+                .restore(
+                    dev_id,
+                    &dm_server::migration::RestoreRequest {
+                        backup: name.to_owned(),
+                        root: None,
+                    },
+                )
+                .await
+                .map_err(adapter),
+        }
+    }
+
+    /// The stored backups of `dev_id` with their bytes, by name.
+    pub async fn backups(&self, dev_id: &str) -> Result<Vec<(String, Vec<u8>)>, Why> {
+        match self {
+            ServerSide::Tester(t) => t.backups(dev_id),
+            ServerSide::Iut(s) => {
+                let h = s.admin.http("backups").map_err(adapter)?;
+                let mut out = Vec::new();
+                for c in h.backups(dev_id).await.map_err(adapter)? {
+                    let bytes = h.content(&c.name).await.map_err(adapter)?;
+                    out.push((c.name, bytes));
+                }
+                Ok(out)
+            }
         }
     }
 

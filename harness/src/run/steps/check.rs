@@ -602,7 +602,7 @@ pub(super) fn check_answer(
 }
 
 /// Items of every Results the client sent whose Source (or the Get's target) is `uri`.
-fn results_for<'a>(w: &'a DmWorld, uri: &str) -> Vec<&'a dm_protocol::model::Item> {
+pub(super) fn results_for<'a>(w: &'a DmWorld, uri: &str) -> Vec<&'a dm_protocol::model::Item> {
     let mut out = Vec::new();
     for s in &w.sessions {
         for m in s.from(Party::Client) {
@@ -621,7 +621,7 @@ fn results_for<'a>(w: &'a DmWorld, uri: &str) -> Vec<&'a dm_protocol::model::Ite
     out
 }
 
-fn text(d: &Option<Data>) -> String {
+pub(super) fn text(d: &Option<Data>) -> String {
     match d {
         Some(Data::Text(t)) => t.clone(),
         Some(Data::Binary(b)) => String::from_utf8_lossy(b).into_owned(),

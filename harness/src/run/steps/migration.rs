@@ -2,7 +2,7 @@
 //! backup application and stores what it uploads, and restores a backup onto a device.
 
 use cucumber::step::Context;
-use dm_server::migration::{BackupRequest, RestoreRequest, OPERATION_COMPLETE};
+use dm_server::migration::{BackupRequest, OPERATION_COMPLETE};
 
 use super::{arg, def, Def};
 use crate::profile::Role;
@@ -56,46 +56,32 @@ pub(super) fn defs() -> Vec<Def> {
     ]
 }
 
-fn adapter(e: crate::adapter::AdapterError) -> Why {
-    Why::Inconclusive(format!("the server's adapter failed: {e}"))
-}
-
 async fn queue_backup(w: &mut DmWorld, c: &Context) -> StepResult {
     let req = BackupRequest {
         subtrees: vec![arg(c, 1).to_owned()],
         root: None,
     };
-    let id = match &w.server {
-        Some(ServerSide::Tester(t)) => t.backup(&w.dev_id, &req)?,
-        Some(ServerSide::Iut(s)) => s
-            .admin
-            .http("backup")
-            .map_err(adapter)?
-            .backup(&w.dev_id, &req)
-            .await
-            .map_err(adapter)?,
-        None => {
-            return Err(Why::Error(
-                "queue after `the client has an account on the server`".into(),
-            ))
-        }
-    };
+    let id = server(w)?.backup(&w.dev_id, &req).await?;
     w.jobs.push(id);
     Ok(())
 }
 
-fn tester_only(w: &DmWorld, what: &str) -> StepResult {
-    if w.ctx()?.interop() {
-        return Err(Why::NotApplicable(format!(
-            "`{what}` scripts the reference tester; an interop run has none"
-        )));
-    }
-    if w.role()? != Role::Client {
-        return Err(Why::Error(format!(
-            "`{what}` scripts the tester server: the scenario must be @client"
-        )));
-    }
-    Ok(())
+fn server(w: &DmWorld) -> Result<&ServerSide, Why> {
+    w.server
+        .as_ref()
+        .ok_or_else(|| Why::Error("queue after `the client has an account on the server`".into()))
+}
+
+/// The name of the client's newest stored backup.
+async fn latest_backup(w: &DmWorld) -> Result<String, Why> {
+    server(w)?
+        .backups(&w.dev_id)
+        .await?
+        .pop()
+        .map(|(name, _)| name)
+        .ok_or_else(|| {
+            Why::Inconclusive("the server holds no backup of the client to restore".into())
+        })
 }
 
 /// A TNDS backup holding one leaf (facts §9.2), as the device's backup application would
@@ -113,7 +99,7 @@ fn tnds_with(uri: &str, value: &str) -> Result<String, Why> {
 }
 
 async fn put_backup(w: &mut DmWorld, c: &Context) -> StepResult {
-    tester_only(w, "the server holds a backup for the client")?;
+    super::setup::only(w, Role::Client, "the server holds a backup for the client")?;
     let doc = tnds_with(arg(c, 1), arg(c, 2))?;
     let Some(ServerSide::Tester(t)) = &w.server else {
         return Err(Why::Error("no tester server".into()));
@@ -123,40 +109,16 @@ async fn put_backup(w: &mut DmWorld, c: &Context) -> StepResult {
 }
 
 async fn put_malformed(w: &mut DmWorld, _c: &Context) -> StepResult {
-    tester_only(w, "the server holds a malformed backup for the client")?;
+    super::setup::only(
+        w,
+        Role::Client,
+        "the server holds a malformed backup for the client",
+    )?;
     let Some(ServerSide::Tester(t)) = &w.server else {
         return Err(Why::Error("no tester server".into()));
     };
     t.put_backup(&w.dev_id, b"<MgmtTree><Node>not closed")?;
     Ok(())
-}
-
-async fn backups(w: &DmWorld) -> Result<Vec<(String, Vec<u8>)>, Why> {
-    match &w.server {
-        Some(ServerSide::Tester(t)) => t.backups(&w.dev_id),
-        Some(ServerSide::Iut(s)) => {
-            let mut out = Vec::new();
-            for c in s
-                .admin
-                .http("backups")
-                .map_err(adapter)?
-                .backups(&w.dev_id)
-                .await
-                .map_err(adapter)?
-            {
-                let bytes = s
-                    .admin
-                    .http("content")
-                    .map_err(adapter)?
-                    .content(&c.name)
-                    .await
-                    .map_err(adapter)?;
-                out.push((c.name, bytes));
-            }
-            Ok(out)
-        }
-        None => Err(Why::Error("no server".into())),
-    }
 }
 
 /// Migration's new device (`@server` only): a second tester device, `<DevId>-new`, known to
@@ -249,11 +211,7 @@ async fn queue_get_new(w: &mut DmWorld, c: &Context) -> StepResult {
 }
 
 async fn queue_restore_onto_new(w: &mut DmWorld, _c: &Context) -> StepResult {
-    let list = backups(w).await?;
-    let (name, _) = list.last().ok_or_else(|| {
-        Why::Inconclusive("the server holds no backup of the client to restore".into())
-    })?;
-    let name = name.clone();
+    let name = latest_backup(w).await?;
     let new_dev = w
         .other_client
         .as_ref()
@@ -261,51 +219,14 @@ async fn queue_restore_onto_new(w: &mut DmWorld, _c: &Context) -> StepResult {
         .ok_or_else(|| {
             Why::Error("no new client: add `the server also knows a new client`".into())
         })?;
-    let Some(ServerSide::Iut(s)) = &w.server else {
-        return Err(Why::Error(
-            "restoring onto a new client needs a server under test".into(),
-        ));
-    };
-    let id = s
-        .admin
-        .http("restore")
-        .map_err(adapter)?
-        .restore(
-            &new_dev,
-            &RestoreRequest {
-                backup: name,
-                root: None,
-            },
-        )
-        .await
-        .map_err(adapter)?;
+    let id = server(w)?.restore(&new_dev, &name).await?;
     w.jobs.push(id);
     Ok(())
 }
 
 async fn queue_restore(w: &mut DmWorld, _c: &Context) -> StepResult {
-    let list = backups(w).await?;
-    let (name, _) = list.last().ok_or_else(|| {
-        Why::Inconclusive("the server holds no backup of the client to restore".into())
-    })?;
-    let name = name.clone();
-    let id = match &w.server {
-        Some(ServerSide::Tester(t)) => t.restore(&w.dev_id, &name)?,
-        Some(ServerSide::Iut(s)) => s
-            .admin
-            .http("restore")
-            .map_err(adapter)?
-            .restore(
-                &w.dev_id,
-                &RestoreRequest {
-                    backup: name,
-                    root: None,
-                },
-            )
-            .await
-            .map_err(adapter)?,
-        None => return Err(Why::Error("no server".into())),
-    };
+    let name = latest_backup(w).await?;
+    let id = server(w)?.restore(&w.dev_id, &name).await?;
     w.jobs.push(id);
     Ok(())
 }
@@ -331,7 +252,7 @@ async fn client_reports(w: &mut DmWorld, c: &Context) -> StepResult {
 
 async fn holds_backup(w: &mut DmWorld, c: &Context) -> StepResult {
     let want = arg(c, 1);
-    let list = backups(w).await?;
+    let list = server(w)?.backups(&w.dev_id).await?;
     if list
         .iter()
         .any(|(_, b)| String::from_utf8_lossy(b).contains(want))

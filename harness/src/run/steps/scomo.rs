@@ -17,7 +17,7 @@ use dm_server::packages::{
 
 use super::{arg, def, Def};
 use crate::profile::Role;
-use crate::run::server_side::ServerSide;
+use crate::run::server_side::{adapter, ServerSide};
 use crate::run::world::{DmWorld, Party, StepResult, Why};
 
 /// The OperationComplete alert type (facts §10.3).
@@ -128,10 +128,6 @@ fn upload(w: &DmWorld, name: &str, version: &str, for_client: bool) -> PackageUp
     }
 }
 
-fn adapter(e: crate::adapter::AdapterError) -> Why {
-    Why::Inconclusive(format!("the server's adapter failed: {e}"))
-}
-
 async fn publish(w: &mut DmWorld, c: &Context) -> StepResult {
     let up = upload(w, arg(c, 1), arg(c, 2), arg(c, 3) == "the client");
     match &w.server {
@@ -150,22 +146,8 @@ async fn publish(w: &mut DmWorld, c: &Context) -> StepResult {
     }
 }
 
-fn tester(w: &DmWorld, what: &str) -> Result<(), Why> {
-    if w.ctx()?.interop() {
-        return Err(Why::NotApplicable(format!(
-            "`{what}` scripts the reference tester; an interop run has none"
-        )));
-    }
-    if w.role()? != Role::Client {
-        return Err(Why::Error(format!(
-            "`{what}` scripts the tester server: the scenario must be @client"
-        )));
-    }
-    Ok(())
-}
-
 async fn publish_tampered(w: &mut DmWorld, c: &Context) -> StepResult {
-    tester(w, "the server publishes a tampered package")?;
+    super::setup::only(w, Role::Client, "the server publishes a tampered package")?;
     let up = upload(w, arg(c, 1), arg(c, 2), true);
     let Some(ServerSide::Tester(t)) = &w.server else {
         return Err(Why::Error("no tester server".into()));
@@ -175,8 +157,9 @@ async fn publish_tampered(w: &mut DmWorld, c: &Context) -> StepResult {
 }
 
 async fn publish_untrusted(w: &mut DmWorld, c: &Context) -> StepResult {
-    tester(
+    super::setup::only(
         w,
+        Role::Client,
         "the server publishes a package signed by an unknown originator",
     )?;
     let up = upload(w, arg(c, 1), arg(c, 2), true);
@@ -190,21 +173,10 @@ async fn publish_untrusted(w: &mut DmWorld, c: &Context) -> StepResult {
 }
 
 async fn queue_scomo(w: &mut DmWorld, req: ScomoRequest) -> StepResult {
-    let id = match &w.server {
-        Some(ServerSide::Tester(t)) => t.scomo(&w.dev_id, &req)?,
-        Some(ServerSide::Iut(s)) => s
-            .admin
-            .http("scomo")
-            .map_err(adapter)?
-            .scomo(&w.dev_id, &req)
-            .await
-            .map_err(adapter)?,
-        None => {
-            return Err(Why::Error(
-                "queue after `the client has an account on the server`".into(),
-            ))
-        }
-    };
+    let server = w.server.as_ref().ok_or_else(|| {
+        Why::Error("queue after `the client has an account on the server`".into())
+    })?;
+    let id = server.scomo(&w.dev_id, &req).await?;
     w.jobs.push(id);
     Ok(())
 }
@@ -394,20 +366,9 @@ async fn queue_get_installed(w: &mut DmWorld, c: &Context) -> StepResult {
 
 /// Every value the client reported for `uri` (in Results of a Get or of a `?list=` query).
 fn values_of(w: &DmWorld, uri: &str) -> Vec<String> {
-    w.sessions
+    super::check::results_for(w, uri)
         .iter()
-        .flat_map(|s| s.from(Party::Client))
-        .flat_map(|m| m.commands())
-        .filter_map(|c| match c {
-            Command::Results(r) => Some(r),
-            _ => None,
-        })
-        .flat_map(|r| &r.items)
-        .filter(|i| i.source.as_ref().is_some_and(|l| l.loc_uri == uri))
-        .map(|i| match &i.data {
-            Some(Data::Text(t)) => t.clone(),
-            _ => String::new(),
-        })
+        .map(|i| super::check::text(&i.data))
         .collect()
 }
 

@@ -67,7 +67,7 @@ pub(super) fn defs() -> Vec<Def> {
 
 /// Steps that configure the reference peer in tester mode: only for scenarios of `role`, and
 /// not applicable between two implementations (an interop run has no tester to script).
-fn only(w: &DmWorld, role: Role, what: &str) -> StepResult {
+pub(super) fn only(w: &DmWorld, role: Role, what: &str) -> StepResult {
     if w.ctx()?.interop() {
         return Err(Why::NotApplicable(format!(
             "`{what}` scripts the reference tester; an interop run has none"
