@@ -13,10 +13,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use common::{hdr_status, serve, server_xml, Reply, Request, Server};
+use common::{
+    exists, generic_alerts, hdr_status, serve, server_xml, value, Reply, Request, Server,
+};
 use dm_client::device::{Device, SessionRequest};
 use dm_client::runner;
-use dm_protocol::codes::AlertCode;
 use dm_protocol::model::{Alert, Command, Data};
 use dm_protocol::tnds::TndsDocument;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -188,26 +189,6 @@ fn profile(dir: &Path, name: &str, dm_url: &str, vendor: Option<&str>) -> std::p
     let p = dir.join(format!("{name}.toml"));
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn value(dev: &Device, uri: &str) -> Option<String> {
-    dev.tree().value_str(uri)
-}
-
-fn exists(dev: &Device, uri: &str) -> bool {
-    dev.tree().exists(&uri.parse().unwrap())
-}
-
-fn generic_alerts(r: &Request) -> Vec<Alert> {
-    r.msg()
-        .body
-        .commands
-        .iter()
-        .filter_map(|c| match c {
-            Command::Alert(a) if a.code == Some(AlertCode::GenericAlert) => Some(a.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 struct Outcome {

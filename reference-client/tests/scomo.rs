@@ -11,10 +11,11 @@ mod common;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use common::{hdr_status, serve, server_xml, Reply, Request, Server};
+use common::{
+    exists, generic_alerts, hdr_status, serve, server_xml, value, Reply, Request, Server,
+};
 use dm_client::device::{Device, SessionRequest};
 use dm_client::runner;
-use dm_protocol::codes::AlertCode;
 use dm_protocol::model::{Alert, Command, Data};
 use dm_protocol::swpkg::{Originator, PackageSpec, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -197,27 +198,6 @@ fn profile(dir: &Path, dm_url: &str, key: &[u8], extra: &str) -> std::path::Path
     let p = dir.join("profile.toml");
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn value(dev: &Device, uri: &str) -> Option<String> {
-    dev.tree().value_str(uri)
-}
-
-fn exists(dev: &Device, uri: &str) -> bool {
-    dev.tree().exists(&uri.parse().unwrap())
-}
-
-/// The Generic Alerts of a message.
-fn generic_alerts(r: &Request) -> Vec<Alert> {
-    r.msg()
-        .body
-        .commands
-        .iter()
-        .filter_map(|c| match c {
-            Command::Alert(a) if a.code == Some(AlertCode::GenericAlert) => Some(a.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 struct Outcome {

@@ -388,3 +388,28 @@ pub async fn run_default(
         .unwrap();
     (tree, session, run)
 }
+
+/// The value of a leaf of `dev`'s tree, as text.
+pub fn value(dev: &dm_client::device::Device, uri: &str) -> Option<String> {
+    dev.tree().value_str(uri)
+}
+
+/// Whether `dev` has the node `uri`.
+pub fn exists(dev: &dm_client::device::Device, uri: &str) -> bool {
+    dev.tree().exists(&uri.parse().unwrap())
+}
+
+/// The Generic Alerts (1226) of a request's message.
+pub fn generic_alerts(r: &Request) -> Vec<dm_protocol::model::Alert> {
+    r.msg()
+        .body
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Alert(a) if a.code == Some(dm_protocol::codes::AlertCode::GenericAlert) => {
+                Some(a.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
