@@ -194,3 +194,14 @@ Feature: Software components (SCOMO)
     And the client starts another session
     Then the client reports Version "2.0" for the installed "Antivirus" version "2.0"
     And the server records the operation result 1200
+
+  @id:SCOMO-013 @req:DMRD-6.3.1-39 @client @should @ics:scomo
+  Scenario: The SCOMO MO after an install matches the golden snapshot (inventory query)
+    Given the client has an account on the server
+    And the server publishes a package "Antivirus" version "2.0" for the client
+    And the server queues an install of "Antivirus" version "2.0"
+    When the client starts a session
+    And the server queues an inventory query
+    And the client starts another session
+    Then the client reports Version "2.0" for the installed "Antivirus" version "2.0"
+    And the exchange matches its session vector
