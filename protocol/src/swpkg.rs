@@ -187,7 +187,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..s.len())
@@ -219,9 +219,17 @@ impl Package {
         if lines.next() != Some(MAGIC) {
             return Err(bad("the first line is not `DMPKG 1`"));
         }
-        let sig_at = header
-            .find("\nSignature: ")
-            .ok_or_else(|| bad("no Signature line"))?;
+        // The Signature line is the header's last: the signature covers every byte before
+        // it, and nothing after it may change what was signed (a field added after the
+        // signature would otherwise override a signed one).
+        let body = header.strip_suffix('\n').unwrap_or(header);
+        let sig_at = body
+            .rfind('\n')
+            .filter(|i| body[i + 1..].starts_with("Signature: "))
+            .ok_or_else(|| bad("the last header line is not the Signature line"))?;
+        if body[..sig_at].contains("\nSignature: ") {
+            return Err(bad("more than one Signature line"));
+        }
         let signed = bytes[..=sig_at].to_vec();
         let (mut pkg_id, mut name, mut version, mut pkg_type) = (None, None, None, None);
         let (mut size, mut digest, mut originator, mut sig) = (None, None, None, None);
@@ -230,11 +238,20 @@ impl Package {
             let (k, v) = line.split_once(": ").ok_or_else(|| {
                 PackageError::Malformed(format!("header line {line:?} is not `Name: value`"))
             })?;
+            let once = |slot: &Option<String>| {
+                if slot.is_some() {
+                    Err(PackageError::Malformed(format!(
+                        "header field {k} appears twice"
+                    )))
+                } else {
+                    Ok(Some(v.to_owned()))
+                }
+            };
             match k {
-                "PkgID" => pkg_id = Some(v.to_owned()),
-                "Name" => name = Some(v.to_owned()),
-                "Version" => version = Some(v.to_owned()),
-                "PkgType" => pkg_type = Some(v.to_owned()),
+                "PkgID" => pkg_id = once(&pkg_id)?,
+                "Name" => name = once(&name)?,
+                "Version" => version = once(&version)?,
+                "PkgType" => pkg_type = once(&pkg_type)?,
                 "Target-DevId" => targets.push(Target::DevId(v.to_owned())),
                 "Target-Model" => {
                     let (m, model) = v
@@ -244,6 +261,18 @@ impl Package {
                         manufacturer: m.to_owned(),
                         model: model.to_owned(),
                     });
+                }
+                "Size" | "SHA-256" | "Originator" | "Signature"
+                    if match k {
+                        "Size" => size.is_some(),
+                        "SHA-256" => digest.is_some(),
+                        "Originator" => originator.is_some(),
+                        _ => sig.is_some(),
+                    } =>
+                {
+                    return Err(PackageError::Malformed(format!(
+                        "header field {k} appears twice"
+                    )))
                 }
                 "Size" => size = Some(v.parse::<u64>().map_err(|_| bad("Size is not a number"))?),
                 "SHA-256" => {

@@ -159,3 +159,36 @@ fn a_stored_key_signs_like_the_generated_one() {
     assert_eq!(o.public_key(), again.public_key());
     assert!(Originator::from_pkcs8("k", b"not a key").is_err());
 }
+
+#[test]
+fn fields_added_after_the_signature_cannot_replace_signed_ones() {
+    // An attacker appends a new Size, SHA-256 and target after the Signature line and swaps
+    // the payload: refused as malformed (1402) before any check could be fooled.
+    let (bytes, trust) = signed(model());
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (header, _) = text.split_once("\n\n").unwrap();
+    let evil = b"evil payload";
+    let forged = format!(
+        "{header}\nSize: {}\nSHA-256: {}\nTarget-DevId: IMEI:1\n\n",
+        evil.len(),
+        dm_protocol::swpkg::sha256(evil)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let mut forged = forged.into_bytes();
+    forged.extend_from_slice(evil);
+    let e = Package::parse(&forged).unwrap_err();
+    assert_eq!(e.kind(), "malformed", "{e}");
+    // A field repeated before the signature is refused too.
+    let twice = String::from_utf8_lossy(&bytes).replacen(
+        "Name: Antivirus\n",
+        "Name: Antivirus\nName: Other\n",
+        1,
+    );
+    assert_eq!(
+        Package::parse(twice.as_bytes()).unwrap_err().kind(),
+        "malformed"
+    );
+    let _ = trust;
+}

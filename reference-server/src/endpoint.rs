@@ -177,6 +177,7 @@ fn content_reply(ct: &str, bytes: Vec<u8>, range: Option<&str>) -> Response<Full
         ("accept-ranges".to_owned(), "bytes".to_owned()),
     ];
     match range.and_then(range_start) {
+        // An empty content has no byte to start from: sent whole (ignoring Range is allowed).
         Some(start) if start >= len && len > 0 => {
             headers.push(("content-range".into(), format!("bytes */{len}")));
             reply(
@@ -186,7 +187,7 @@ fn content_reply(ct: &str, bytes: Vec<u8>, range: Option<&str>) -> Response<Full
                 b"range not satisfiable\n".to_vec(),
             )
         }
-        Some(start) if start > 0 => {
+        Some(start) if start > 0 && start < len => {
             headers.push((
                 "content-range".into(),
                 format!("bytes {start}-{}/{len}", len - 1),

@@ -1,7 +1,8 @@
 //! Device migration on the server (issue 8 item 6; seed 000, DM13-MIG-6.1.x; project-defined
 //! MO, docs/migration.md): a backup job starts the device's backup application
 //! (`Exec ./Backup/Operations/Backup` with a server-given upload URL), the device uploads the
-//! selected subtrees as a TNDS document to `/upload/backups/<device>/<job>.tnds`, and a
+//! selected subtrees as a TNDS document to `/upload/backups/<device>/<n>.tnds` (`n` random),
+//! and a
 //! restore job starts the restore on any device (`Exec ./Backup/Operations/Restore` with the
 //! URL of a stored backup). Each operation is answered 202 and reported by a Generic Alert
 //! `urn:dmconf:at:backup:1.0:OperationComplete` with the Exec's Correlator.
@@ -39,12 +40,12 @@ pub struct RestoreRequest {
     pub root: Option<String>,
 }
 
-/// A DevId as one content-name segment: letters, digits, `.`, `_`, `-` kept, every other
-/// byte as `_XX` (hex), so names stay within the content rules and never collide.
+/// A DevId as one content-name segment: letters, digits and `-` kept, every other byte
+/// (`.` and `_` included, so no `.`/`..` segment and no collision) as `_XX` (hex).
 pub fn device_segment(dev_id: &str) -> String {
     let mut out = String::new();
     for b in dev_id.bytes() {
-        if b.is_ascii_alphanumeric() || b".-".contains(&b) {
+        if b.is_ascii_alphanumeric() || b == b'-' {
             out.push(b as char);
         } else {
             out.push_str(&format!("_{b:02X}"));

@@ -134,22 +134,28 @@ pub fn originator(dir: &Path, id: &str) -> Result<Originator, PackageRepoError> 
     }
 }
 
-#[cfg(unix)]
+/// Write a private file crash-safely: a temporary file (owner-only on Unix), fsync, then
+/// rename — a crash leaves the old state or the whole key, never half of one.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        o.mode(0o600);
+    }
+    let mut f = o.open(&tmp)?;
     f.write_all(bytes)?;
-    f.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        // The rename itself is durable once the directory is synced.
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).ok();
+    }
+    Ok(())
 }
 
 /// The originator's public view.
@@ -183,8 +189,13 @@ pub fn publish(
             up.pkg_id
         )));
     }
-    for (what, v) in [("name", &up.name), ("version", &up.version)] {
-        if v.is_empty() || v.contains('\n') {
+    let pkg_type = up.pkg_type.clone().unwrap_or_else(|| "x".into());
+    for (what, v) in [
+        ("name", &up.name),
+        ("version", &up.version),
+        ("pkg_type", &pkg_type),
+    ] {
+        if v.is_empty() || v.contains('\n') || v.contains('\r') {
             return Err(invalid(format!("{what} must be one non-empty line")));
         }
     }
@@ -344,7 +355,7 @@ pub fn entry_name(name: &str) -> String {
 }
 
 /// The job commands of a SCOMO request (facts §10.1): for a download, `Add` the
-/// `Download/<pkg_id>` node with `PkgID`, `Name`, `PkgURL` (`base` + the package's content
+/// `Download/<component>` node with `PkgID`, `Name`, `PkgURL` (`base` + the package's content
 /// path), `PkgType`, then `Exec` its operation; for an installed component, `Exec` its
 /// operation. Execs get their Correlator from the engine; the device answers 202 and reports
 /// with `urn:oma:at:scomo:1.0:OperationComplete` (facts §10.3), which completes the job.
@@ -503,6 +514,11 @@ pub fn device_request(
     else {
         return Ok(None);
     };
+    if item.format.as_deref() != Some("xml") {
+        return Err(PackageRepoError::Invalid(
+            "a device request's Meta Format must be xml (docs/scomo.md)".into(),
+        ));
+    }
     let data = item.data.as_deref().unwrap_or("");
     let op = element(data, "Operation").unwrap_or("install");
     if op != "install" && op != "update" {
@@ -511,7 +527,9 @@ pub fn device_request(
         )));
     }
     let pkg = match (element(data, "PkgID"), element(data, "Name")) {
-        (Some(id), _) => Some(get(store, id)?),
+        (Some(id), _) => {
+            Some(get(store, id)?).filter(|p| targets_device(p, &alert.dev_id, devinfo))
+        }
         (None, Some(name)) => list(store)?
             .into_iter()
             .filter(|p| p.name == name && targets_device(p, &alert.dev_id, devinfo))
@@ -535,6 +553,9 @@ pub fn device_request(
 /// [`crate::session::DeviceRequests`] over the store: a device's SCOMO requests become jobs
 /// of this session.
 pub struct StoreRequests {
+    /// Whether this session already got its one request job (a device cannot flood the
+    /// store with jobs by repeating the alert).
+    pub served: bool,
     /// The store.
     pub store: Store,
     /// The PkgURL base ([`url_base`] of the server's URL).
@@ -549,8 +570,14 @@ impl crate::session::DeviceRequests for StoreRequests {
         alert: &crate::model::AlertRecord,
         devinfo: &std::collections::BTreeMap<String, String>,
     ) -> Option<crate::model::Job> {
+        if self.served {
+            return None;
+        }
         match device_request(&self.store, alert, devinfo, &self.base, self.now) {
-            Ok(job) => job,
+            Ok(job) => {
+                self.served = job.is_some();
+                job
+            }
             Err(e) => {
                 // The alert is still acknowledged; the operator sees why nothing was queued.
                 eprintln!(

@@ -272,6 +272,7 @@ impl DmService {
         }
         // SCOMO-OSR-Device-XX: the device's own requests become jobs of this session.
         engine.set_requests(Box::new(crate::packages::StoreRequests {
+            served: false,
             store: self.store.clone(),
             base: crate::packages::url_base(&self.config.server_uri).to_owned(),
             now: self.clock.now_unix(),

@@ -163,8 +163,9 @@ where
                 serde_json::from_slice(&body)
                     .map_err(|e| ApiError::bad_json("backup request", &e))?
             };
-            // A number unique per device names the backup: the time plus its job count.
-            let n = now + store.jobs(&dev_id)?.len() as u64;
+            // A random number names the backup: unguessable by other devices, and no two
+            // backups of a device collide (docs/admin-api.md "Migration").
+            let n = dm_protocol::auth::NonceGenerator::from_entropy().next_u64();
             let spec = crate::migration::backup_job(&dev_id, &r, &admin.public_base, n)
                 .map_err(ApiError::invalid)?;
             let job = store.add_job(&dev_id, &spec, now)?;

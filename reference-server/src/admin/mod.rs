@@ -74,7 +74,7 @@ pub struct Admin {
     max_body: usize,
     originator_id: String,
     public_base: String,
-    originator: Arc<std::sync::OnceLock<Result<Arc<dm_protocol::swpkg::Originator>, String>>>,
+    originator: Arc<std::sync::Mutex<Option<Arc<dm_protocol::swpkg::Originator>>>>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -96,7 +96,7 @@ impl Admin {
             max_body: DEFAULT_MAX_BODY,
             originator_id: "dm-server".into(),
             public_base: String::new(),
-            originator: Arc::new(std::sync::OnceLock::new()),
+            originator: Arc::new(std::sync::Mutex::new(None)),
         }
     }
 
@@ -124,20 +124,26 @@ impl Admin {
             .parent()
             .map(std::path::Path::to_path_buf)
             .unwrap_or_default();
-        self.originator
-            .get_or_init(|| {
-                crate::packages::originator(&dir, &self.originator_id)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
-            })
-            .clone()
-            .map_err(|m| {
+        // Loaded once; a failure is not kept, so a fixed data directory works without a
+        // restart. The lock also keeps two first requests from making two keys.
+        let mut slot = match self.originator.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(o) = slot.as_ref() {
+            return Ok(o.clone());
+        }
+        let o = crate::packages::originator(&dir, &self.originator_id)
+            .map(Arc::new)
+            .map_err(|e| {
                 ApiError::new(
                     hyper::StatusCode::INTERNAL_SERVER_ERROR,
                     "originator_key",
-                    m,
+                    e.to_string(),
                 )
-            })
+            })?;
+        *slot = Some(o.clone());
+        Ok(o)
     }
 
     /// The same with another request body limit, in bytes (larger bodies get 413).

@@ -1269,7 +1269,8 @@ impl ServerSession {
                         .any(|i| i.type_.is_none() || i.format.is_none());
                 if code == AlertCode::GenericAlert {
                     self.book.on_completion(&record, &mut cx.jobs);
-                    if let Some(r) = self.requests.as_mut() {
+                    // Only a well-formed alert (Type and Format present) is a request.
+                    if let (false, Some(r)) = (incomplete, self.requests.as_mut()) {
                         if let Some(job) = r.on_generic_alert(&record, &self.setup.state.devinfo) {
                             self.book.add(job);
                         }
