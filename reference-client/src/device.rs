@@ -22,7 +22,9 @@ use dm_protocol::model::Alert;
 use dm_protocol::tnds::TndsDocument;
 use dm_protocol::uri::NodeUri;
 use dm_tree::standard;
-use dm_tree::{Clock, Completion, Faults, ImportMode, Principal, SystemClock, Tree, TreeConfig};
+use dm_tree::{
+    Clock, Completion, Faults, ImportMode, ManualClock, Principal, SystemClock, Tree, TreeConfig,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::account::{self, AccountError, DeviceAccount};
@@ -30,6 +32,7 @@ use crate::backup;
 use crate::driver::{self, DriverError, Exchange};
 use crate::jobs::{self, Operation, OperationReport, PendingOperation, Queue};
 use crate::profile::{DeviceProfile, ProfileError};
+use crate::schedule;
 use crate::scomo;
 use crate::session::{
     ClientFaults, Deviation, EndReason, Initiation, OwnDeviation, Session, SessionConfig,
@@ -120,6 +123,10 @@ struct RunState {
     /// (docs/reference-client.md "SCOMO"; the name predates the backup MO).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     scomo: Vec<PendingOperation>,
+    /// The simulated clock's time (Unix seconds) once `dm-client clock` set it; the device
+    /// then runs on it instead of the system clock (docs/reference-client.md "Scheduling").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clock: Option<u64>,
 }
 
 /// A [`Completion`] as `state.json` keeps it.
@@ -217,6 +224,8 @@ pub struct Device {
     state: RunState,
     clock: Arc<dyn Clock>,
     jobs: Queue,
+    /// The UI policy as the schedule validator sees it (`Prompt = create`).
+    policy: crate::schedule::PolicyCell,
     _lock: File,
 }
 
@@ -396,6 +405,7 @@ impl Device {
             ui: p.ui.clone(),
             completions: Vec::new(),
             scomo: Vec::new(),
+            clock: None,
         };
         let dev = match Device::assemble(dir, p, tree, state, clock, lock) {
             Ok(d) => d,
@@ -434,6 +444,10 @@ impl Device {
         if profile.backup.enabled {
             backup::install(&mut tree, &profile.backup, queue.clone())?;
         }
+        let policy: schedule::PolicyCell = Arc::new(std::sync::Mutex::new(state.ui.clone()));
+        if profile.schedule.enabled {
+            schedule::install(&mut tree, policy.clone())?;
+        }
         Ok(Device {
             dir: dir.to_owned(),
             profile,
@@ -441,6 +455,7 @@ impl Device {
             state,
             clock,
             jobs: queue,
+            policy,
             _lock: lock,
         })
     }
@@ -458,24 +473,33 @@ impl Device {
         }
         let lock = lock(dir)?;
         let p = DeviceProfile::load(&profile_copy)?;
-        let mut tree = Tree::open_dir(dir, tree_config(&p), clock.clone())?;
-        standard::load_standard_ddfs(&mut tree).map_err(|e| DeviceError::BadTreeFile {
-            path: dir.join("tree.db"),
-            message: e.to_string(),
-        })?;
-        load_ddf_dir(&mut tree, dir)?;
         let state_path = dir.join("state.json");
         let text = fs::read(&state_path).map_err(io(&state_path))?;
         let state: RunState = serde_json::from_slice(&text).map_err(|e| DeviceError::BadState {
             path: state_path,
             message: e.to_string(),
         })?;
+        // A simulated clock set with `dm-client clock` replaces the given one.
+        let clock: Arc<dyn Clock> = match state.clock {
+            Some(t) => Arc::new(ManualClock::at(t)),
+            None => clock,
+        };
+        let mut tree = Tree::open_dir(dir, tree_config(&p), clock.clone())?;
+        standard::load_standard_ddfs(&mut tree).map_err(|e| DeviceError::BadTreeFile {
+            path: dir.join("tree.db"),
+            message: e.to_string(),
+        })?;
+        load_ddf_dir(&mut tree, dir)?;
         for c in &state.completions {
             let c = c.restore().map_err(|message| DeviceError::BadState {
                 path: dir.join("state.json"),
                 message,
             })?;
             tree.complete_exec(c);
+        }
+        if p.schedule.enabled && p.faults.forget_schedules {
+            // The `forget_schedules` fault: a device that loses its schedules at restart.
+            schedule::forget_all(&mut tree)?;
         }
         Device::assemble(dir, p, tree, state, clock, lock)
     }
@@ -501,6 +525,48 @@ impl Device {
             self.tree.complete_exec(c);
         }
         self.save_state()
+    }
+
+    /// The device's time (Unix seconds): the simulated clock when one is set.
+    pub fn now(&self) -> u64 {
+        self.state.clock.unwrap_or_else(|| self.clock.now_unix())
+    }
+
+    /// Whether the device runs on a simulated clock (`dm-client clock set`).
+    pub fn simulated_clock(&self) -> bool {
+        self.state.clock.is_some()
+    }
+
+    /// Put the device on a simulated clock standing at `unix` (docs/reference-client.md
+    /// "Scheduling"); it moves only with [`Device::advance_clock`]. Takes effect for node
+    /// `TStamp`s at the next open.
+    pub fn set_clock(&mut self, unix: u64) -> Result<(), DeviceError> {
+        self.state.clock = Some(unix);
+        self.save_state()
+    }
+
+    /// Move the simulated clock forward (starting from the system time when none is set).
+    pub fn advance_clock(&mut self, secs: u64) -> Result<u64, DeviceError> {
+        let t = self.now().saturating_add(secs);
+        self.set_clock(t)?;
+        Ok(t)
+    }
+
+    /// Check the schedules (docs/scheduling.md "Triggers and runs"): adopt new ones, run the
+    /// due ones and queue their reports; the reports and the tree are durable when it
+    /// returns. Nothing happens when the profile has no `[schedule] enabled`.
+    pub fn run_schedules(&mut self) -> Result<Vec<schedule::ScheduleRun>, DeviceError> {
+        if !self.profile.schedule.enabled {
+            return Ok(Vec::new());
+        }
+        let faults = schedule::ScheduleFaults {
+            skip_rights: self.profile.faults.skip_schedule_rights,
+            report_early: self.profile.faults.report_early,
+        };
+        let now = self.now();
+        let runs = schedule::tick(&mut self.tree, now, &self.state.ui, faults)?;
+        self.save_pending()?;
+        Ok(runs)
     }
 
     /// Operations (SCOMO, backup MO) accepted and not performed yet, oldest first.
@@ -664,6 +730,10 @@ impl Device {
         let transport = Transport::new(self.profile.transport.to_config())?;
         let mut session = Session::new(cfg).with_clock(self.clock.clone());
         let mut hooks = UiHooks::new(self.state.ui.clone());
+        if let Ok(mut p) = self.policy.lock() {
+            // The schedule validator answers `Prompt = create` with the same policy.
+            *p = self.state.ui.clone();
+        }
         let mut exchanges = Vec::new();
         let result = driver::run_recording(
             &mut self.tree,

@@ -6,6 +6,8 @@
 //! - [`runner`]: `dm-client run`, notifications to server-initiated sessions;
 //! - [`scomo`]: the SCOMO management object (facts §10): Exec on its operations, the
 //!   download/verify/install worker, completions;
+//! - [`schedule`]: the project-defined schedule MO (docs/scheduling.md): verification of
+//!   server writes, triggers on the device clock, runs as the creating server, reports;
 //! - [`backup`]: the project-defined backup MO (docs/migration.md): backup to and restore
 //!   from an HTTP(S) URL as TNDS;
 //! - [`jobs`]: the asynchronous operation worker both share (queue, reports, completions);
@@ -34,6 +36,7 @@ pub mod jobs;
 pub mod listener;
 pub mod profile;
 pub mod runner;
+pub mod schedule;
 pub mod scomo;
 pub mod session;
 pub mod tester;

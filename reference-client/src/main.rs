@@ -90,6 +90,18 @@ enum Command {
         #[command(flatten)]
         alert: AlertArgs,
     },
+    /// Show, set or advance the device's simulated clock; setting or advancing it checks the
+    /// schedules (docs/scheduling.md) and reports their runs.
+    ///
+    /// Once set, the device runs on this clock instead of the system clock (in every
+    /// command) until the state directory is recreated. A run whose report mode is `alert`
+    /// opens a session to its server; exit codes as for `session`.
+    Clock {
+        #[command(flatten)]
+        common: Talk,
+        #[command(subcommand)]
+        command: ClockCommand,
+    },
     /// Read the device's tree (as the device: no ACL applies).
     Tree {
         /// The state directory.
@@ -97,6 +109,23 @@ enum Command {
         state: PathBuf,
         #[command(subcommand)]
         command: TreeCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClockCommand {
+    /// Print the device's time (TStamp form) and whether it is simulated.
+    Show,
+    /// Put the device on a simulated clock at TIME (TStamp form, e.g. 20261203T120000Z).
+    Set {
+        /// The time, `YYYYMMDDTHHMMSSZ` in UTC (facts §4.3).
+        time: String,
+    },
+    /// Move the simulated clock forward by SECS seconds (from the system time if none is
+    /// set yet).
+    Advance {
+        /// Seconds.
+        secs: u64,
     },
 }
 
@@ -254,8 +283,71 @@ fn run(cmd: Command) -> Result<(), Failure> {
             },
         ),
         Command::Alert { common, alert } => talk(&common, vec![alert.into_alert()?]),
+        Command::Clock { common, command } => clock(&common, command),
         Command::Tree { state, command } => tree(&state, command),
     }
+}
+
+fn clock(t: &Talk, cmd: ClockCommand) -> Result<(), Failure> {
+    let mut dev = Device::open(&t.state)?;
+    match cmd {
+        ClockCommand::Show => {
+            println!(
+                "{} ({})",
+                dm_tree::format_tstamp(dev.now()),
+                if dev.simulated_clock() {
+                    "simulated"
+                } else {
+                    "system clock"
+                }
+            );
+            return Ok(());
+        }
+        ClockCommand::Set { time } => {
+            let unix = dm_tree::parse_tstamp(&time).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "{time:?} is not a time in the form YYYYMMDDTHHMMSSZ (UTC), e.g. 20261203T120000Z"
+                ))
+            })?;
+            dev.set_clock(unix)?;
+        }
+        ClockCommand::Advance { secs } => {
+            dev.advance_clock(secs)?;
+        }
+    }
+    println!("clock {}", dm_tree::format_tstamp(dev.now()));
+    let rt = runtime()?;
+    let (runs, reports) = rt.block_on(runner::run_schedules_and_report(&mut dev, t.seed))?;
+    print_schedule_runs(&runs);
+    report_sessions(t, &reports, Ok(()))
+}
+
+fn print_schedule_runs(runs: &[dm_client::schedule::ScheduleRun]) {
+    for r in runs {
+        println!(
+            "schedule {} run {} at {}: result {} (report: {})",
+            r.name, r.run, r.time, r.result, r.report_mode
+        );
+    }
+}
+
+/// Trace and summarize the sessions that followed the first one; the first failure wins.
+fn report_sessions(
+    t: &Talk,
+    reports: &[SessionReport],
+    first: Result<(), Failure>,
+) -> Result<(), Failure> {
+    let mut outcome = first;
+    for r in reports {
+        if let Some(path) = &t.trace {
+            trace::append(path, r).map_err(|e| Failure::Usage(e.to_string()))?;
+        }
+        let done = summarize(r);
+        if outcome.is_ok() {
+            outcome = done;
+        }
+    }
+    outcome
 }
 
 fn talk(t: &Talk, alerts: Vec<dm_protocol::model::Alert>) -> Result<(), Failure> {
@@ -279,17 +371,11 @@ fn talk(t: &Talk, alerts: Vec<dm_protocol::model::Alert>) -> Result<(), Failure>
     // Operations the session accepted (202): performed now, then reported right away.
     let (ops, reports) = rt.block_on(runner::perform_and_report(&mut dev, t.seed))?;
     print_operations(&ops);
-    let mut outcome = first;
-    for r in &reports {
-        if let Some(path) = &t.trace {
-            trace::append(path, r).map_err(|e| Failure::Usage(e.to_string()))?;
-        }
-        let done = summarize(r);
-        if outcome.is_ok() {
-            outcome = done;
-        }
-    }
-    outcome
+    let outcome = report_sessions(t, &reports, first);
+    // Schedules the session added or triggered (docs/scheduling.md "Triggers and runs").
+    let (runs, reports) = rt.block_on(runner::run_schedules_and_report(&mut dev, t.seed))?;
+    print_schedule_runs(&runs);
+    report_sessions(t, &reports, outcome)
 }
 
 fn print_operations(ops: &[dm_client::jobs::OperationReport]) {
@@ -355,6 +441,8 @@ fn serve(state: &std::path::Path, opts: RunOptions) -> Result<(), Failure> {
         RunEvent::TraceFailed(e) => eprintln!("dm-client: {e}"),
         RunEvent::Operation(o) => print_operations(std::slice::from_ref(&*o)),
         RunEvent::OperationsFailed(e) => eprintln!("dm-client: asynchronous operations: {e}"),
+        RunEvent::Schedule(r) => print_schedule_runs(std::slice::from_ref(&*r)),
+        RunEvent::SchedulesFailed(e) => eprintln!("dm-client: schedules: {e}"),
         RunEvent::SessionFailed {
             notification: n,
             error,

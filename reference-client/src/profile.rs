@@ -46,6 +46,9 @@ pub struct DeviceProfile {
     /// The backup MO at `./Backup` (docs/migration.md), off by default.
     #[serde(default)]
     pub backup: crate::backup::BackupSection,
+    /// The schedule MO at `./Schedule` (docs/scheduling.md), off by default.
+    #[serde(default)]
+    pub schedule: crate::schedule::ScheduleSection,
     /// Deliberate misbehaviours (all off by default).
     #[serde(default)]
     pub faults: FaultsSection,
@@ -412,6 +415,17 @@ pub struct FaultsSection {
     /// SCOMO: install although the user refused the confirmation (DMRD-6.1.4-14).
     #[serde(default)]
     pub ignore_user_refusal: bool,
+    /// Schedules: every schedule is lost when the device restarts (DMRD-6.1.7-3).
+    #[serde(default)]
+    pub forget_schedules: bool,
+    /// Schedules: runs act as the device itself, without the creating server's rights
+    /// (DMRD-6.1.7-6).
+    #[serde(default)]
+    pub skip_schedule_rights: bool,
+    /// Schedules: every active schedule runs and reports at the first tick, due or not
+    /// (DMRD-6.1.7-1, docs/scheduling.md "Triggers and runs").
+    #[serde(default)]
+    pub report_early: bool,
 }
 
 /// Why a profile cannot be used.

@@ -90,6 +90,10 @@ pub enum RunEvent {
     Operation(Box<crate::jobs::OperationReport>),
     /// The operation worker or the session reporting its completions could not run.
     OperationsFailed(DeviceError),
+    /// A schedule ran (docs/scheduling.md).
+    Schedule(Box<crate::schedule::ScheduleRun>),
+    /// The schedules could not be checked, or the session reporting their runs not run.
+    SchedulesFailed(DeviceError),
     /// The trace of a session could not be written.
     TraceFailed(crate::trace::TraceError),
     /// A session could not start (no usable account, unusable transport settings) or its
@@ -147,9 +151,16 @@ pub async fn run(
     });
     tokio::pin!(stop);
     let mut sessions = 0;
+    // docs/scheduling.md: the schedules are checked once a second.
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while opts.max_sessions.is_none_or(|m| sessions < m) {
         let n = tokio::select! {
             _ = &mut stop => break,
+            _ = ticker.tick() => {
+                schedules(dev, opts, &mut events).await;
+                continue;
+            }
             Some(r) = queues.rejected.recv() => {
                 events(RunEvent::Rejected(r));
                 continue;
@@ -208,10 +219,57 @@ pub async fn run(
             }
             Err(e) => events(RunEvent::OperationsFailed(e)),
         }
+        schedules(dev, opts, &mut events).await;
         snapshot(dev, &creds);
     }
     listeners.shutdown().await;
     dev.save_pending()
+}
+
+/// Check the schedules and report their runs, telling `events`.
+async fn schedules(dev: &mut Device, opts: &RunOptions, events: &mut impl FnMut(RunEvent)) {
+    match run_schedules_and_report(dev, opts.seed).await {
+        Ok((runs, reports)) => {
+            for r in runs {
+                events(RunEvent::Schedule(Box::new(r)));
+            }
+            for r in reports {
+                if let Some(path) = &opts.trace {
+                    if let Err(e) = trace::append(path, &r) {
+                        events(RunEvent::TraceFailed(e));
+                    }
+                }
+                events(RunEvent::Session(Box::new(r)));
+            }
+        }
+        Err(e) => events(RunEvent::SchedulesFailed(e)),
+    }
+}
+
+/// Check the schedules ([`Device::run_schedules`]), then open one client-initiated session
+/// per server with a run whose report mode is `alert`, to deliver the reports as Generic
+/// Alerts (docs/scheduling.md "Reports"); `batch` reports wait for the next session.
+pub async fn run_schedules_and_report(
+    dev: &mut Device,
+    seed: Option<u64>,
+) -> Result<(Vec<crate::schedule::ScheduleRun>, Vec<SessionReport>), DeviceError> {
+    let runs = dev.run_schedules()?;
+    let mut servers: Vec<Option<String>> = Vec::new();
+    for r in runs.iter().filter(|r| r.report_mode == "alert") {
+        if !servers.contains(&r.server) {
+            servers.push(r.server.clone());
+        }
+    }
+    let mut reports = Vec::new();
+    for server in servers {
+        let req = SessionRequest {
+            account: server,
+            seed,
+            ..SessionRequest::default()
+        };
+        reports.push(dev.run_session(req).await?);
+    }
+    Ok((runs, reports))
 }
 
 /// Perform the device's pending operations (SCOMO, backup MO), then open one

@@ -64,6 +64,54 @@ pub fn format_tstamp(unix: u64) -> String {
     )
 }
 
+/// The Unix time of a `TStamp` in the basic UTC form [`format_tstamp`] writes
+/// (`YYYYMMDDTHHMMSSZ`, facts §4.3), or `None` when the text is not one (another form, an
+/// impossible date, a year before 1970).
+pub fn parse_tstamp(text: &str) -> Option<u64> {
+    let b = text.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let digits = |r: std::ops::Range<usize>| -> Option<u64> {
+        let s = text.get(r)?;
+        if !s.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let (y, m, d) = (digits(0..4)?, digits(4..6)?, digits(6..8)?);
+    let (hh, mm, ss) = (digits(9..11)?, digits(11..13)?, digits(13..15)?);
+    if y < 1970 || !(1..=12).contains(&m) || d == 0 || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if d > month_days[(m - 1) as usize] {
+        return None;
+    }
+    // Days from 1970-01-01 (Hinnant's days-from-civil, non-negative years).
+    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y2 / 400;
+    let yoe = y2 - era * 400;
+    let doy = (153 * m2 + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
 /// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's civil-from-days
 /// algorithm, restricted to non-negative days).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
@@ -89,6 +137,24 @@ mod tests {
         assert_eq!(format_tstamp(994_869_497), "20010711T163817Z");
         assert_eq!(format_tstamp(0), "19700101T000000Z");
         assert_eq!(format_tstamp(951_782_400), "20000229T000000Z");
+    }
+
+    #[test]
+    fn tstamp_parses_back() {
+        for t in [0, 994_869_497, 951_782_400, 1_796_299_200, 4_102_444_799] {
+            assert_eq!(parse_tstamp(&format_tstamp(t)), Some(t));
+        }
+        for bad in [
+            "20010711T163817",
+            "2001-07-11T16:38:17Z",
+            "20010230T000000Z",
+            "20010711T246000Z",
+            "19691231T235959Z",
+            "2001071xT163817Z",
+            "",
+        ] {
+            assert_eq!(parse_tstamp(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -111,6 +111,16 @@ pub enum TreeError {
         /// Why.
         reason: String,
     },
+    /// The user declined the change when asked (facts §3.4: the "no" answer to a 1101
+    /// confirm is 304), e.g. a schedule whose `Prompt` is `create` (docs/scheduling.md).
+    /// Status 304.
+    #[error("{uri}: the user declined: {reason}")]
+    Declined {
+        /// The node.
+        uri: String,
+        /// What was asked.
+        reason: String,
+    },
     /// Persisting the change failed; nothing was changed. Status 510 (data store failure).
     #[error("could not persist the change: {0}")]
     Store(#[from] StoreError),
@@ -137,6 +147,7 @@ impl TreeError {
             TreeError::SizeMismatch { .. } => StatusCode::SizeMismatch,
             TreeError::Forbidden { .. } => StatusCode::Forbidden,
             TreeError::Failed { .. } => StatusCode::CommandFailed,
+            TreeError::Declined { .. } => StatusCode::NotModified,
             TreeError::Store(_) => StatusCode::DataStoreFailure,
         }
     }
@@ -156,6 +167,7 @@ impl TreeError {
             TreeError::SizeMismatch { .. } => "size_mismatch",
             TreeError::Forbidden { .. } => "forbidden",
             TreeError::Failed { .. } => "failed",
+            TreeError::Declined { .. } => "declined",
             TreeError::Store(_) => "store",
         }
     }

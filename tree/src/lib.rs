@@ -39,7 +39,7 @@ pub mod store;
 mod tnds_io;
 mod tree;
 
-pub use clock::{format_tstamp, Clock, ManualClock, SystemClock};
+pub use clock::{format_tstamp, parse_tstamp, Clock, ManualClock, SystemClock};
 pub use error::{NotAllowed, TreeError};
 pub use exec::{Completion, ExecCall, ExecHandler, ExecOutcome};
 pub use list::{ListItem, ListOutput};
