@@ -14,6 +14,8 @@
 //! - [`endpoint`]: the device-facing HTTP(S) listener (DM messages, hosted content, uploads);
 //! - [`http_client`]: the minimal HTTP client for HTTP push and the CLI's admin calls;
 //! - [`notify`]: package #0 out — built for a device, delivered over UDP, TCP or HTTP;
+//! - [`schedules`]: the schedule MO `./Schedule/<x>` as jobs, schedule records and reports
+//!   (docs/scheduling.md "The server side");
 //! - [`tls`]: rustls for the endpoint, client-certificate verification, a generated test CA;
 //!
 //! "facts §N" cites the project's protocol fact sheet.
@@ -26,6 +28,7 @@ pub mod migration;
 pub mod model;
 pub mod notify;
 pub mod packages;
+pub mod schedules;
 pub mod service;
 pub mod session;
 pub mod store;

@@ -102,6 +102,7 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownJob { .. } => (StatusCode::NOT_FOUND, "unknown_job"),
             StoreError::UnknownSession { .. } => (StatusCode::NOT_FOUND, "unknown_session"),
             StoreError::UnknownContent { .. } => (StatusCode::NOT_FOUND, "unknown_content"),
+            StoreError::UnknownSchedule { .. } => (StatusCode::NOT_FOUND, "unknown_schedule"),
             StoreError::NotCancellable { .. } => (StatusCode::CONFLICT, "job_not_cancellable"),
             StoreError::InvalidDevice { .. } => (StatusCode::BAD_REQUEST, "invalid_device"),
             StoreError::InvalidJob { .. } => (StatusCode::BAD_REQUEST, "invalid_job"),

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::routes::Route;
 use super::{Admin, ApiError};
 use crate::model::{Device, DeviceState, JobSpec, NotifyRequest};
+use crate::schedules::{ScheduleAction, ScheduleDefinition, ScheduleRecord, ScheduleState};
 use crate::store::ContentInfo;
 
 /// `GET /devices/{dev_id}`: the device with its state (nonces, last DevInfo).
@@ -115,6 +116,85 @@ where
         (Route::DeviceSessions(dev_id), _) => Ok(json(StatusCode::OK, &store.sessions(&dev_id)?)),
         (Route::DeviceAlerts(dev_id), _) => Ok(json(StatusCode::OK, &store.alerts(&dev_id)?)),
         (Route::Notify(dev_id), _) => notify(admin, req, &dev_id).await,
+        (Route::Schedules(dev_id), Method::GET) => {
+            Ok(json(StatusCode::OK, &store.schedules(&dev_id)?))
+        }
+        (Route::Schedules(dev_id), _) => {
+            store.device(&dev_id)?;
+            let def: ScheduleDefinition = read_json(admin, req, "schedule").await?;
+            create_schedule(admin, &dev_id, def, now)
+        }
+        (Route::Schedule(dev_id, name), Method::GET) => {
+            Ok(json(StatusCode::OK, &store.schedule(&dev_id, &name)?))
+        }
+        (Route::Schedule(dev_id, name), Method::PUT) => {
+            store.device(&dev_id)?;
+            let mut def: ScheduleDefinition = read_json(admin, req, "schedule").await?;
+            if def.name.is_empty() {
+                def.name.clone_from(&name);
+            } else if def.name != name {
+                return Err(ApiError::invalid(format!(
+                    "the body's name `{}` differs from the path's `{name}` (a schedule cannot \
+                     be renamed; delete it and create another)",
+                    def.name
+                )));
+            }
+            modify_schedule(admin, &dev_id, def, now)
+        }
+        (Route::Schedule(dev_id, name), _) => {
+            let current = store.schedule(&dev_id, &name)?;
+            if current.state == ScheduleState::Deleted {
+                return Err(not_on_device(&current));
+            }
+            let spec = crate::schedules::delete_job(&name).map_err(invalid_schedule)?;
+            let (schedule, job) = store.add_schedule_job(
+                &dev_id,
+                &name,
+                None,
+                &ScheduleAction::Delete,
+                &spec,
+                now,
+            )?;
+            Ok(json(
+                StatusCode::OK,
+                &ScheduleAnswer {
+                    schedule,
+                    job: Some(job),
+                },
+            ))
+        }
+        (Route::ScheduleState(dev_id, name), _) => {
+            let current = store.schedule(&dev_id, &name)?;
+            let r: StateRequest = read_json(admin, req, "state request").await?;
+            if !current.state.on_device() {
+                return Err(not_on_device(&current));
+            }
+            let spec = crate::schedules::state_job(&current.definition, &r.state)
+                .map_err(invalid_schedule)?;
+            let (schedule, job) = store.add_schedule_job(
+                &dev_id,
+                &name,
+                None,
+                &ScheduleAction::State { state: r.state },
+                &spec,
+                now,
+            )?;
+            Ok(json(
+                StatusCode::OK,
+                &ScheduleAnswer {
+                    schedule,
+                    job: Some(job),
+                },
+            ))
+        }
+        (Route::ScheduleReports(dev_id, name), _) => {
+            let reports = store.schedule_reports(&dev_id, &name)?;
+            if reports.is_empty() {
+                // 404 only when the server knows neither the schedule nor any report of it.
+                store.schedule(&dev_id, &name)?;
+            }
+            Ok(json(StatusCode::OK, &reports))
+        }
         (Route::Job(id), Method::GET) => Ok(json(StatusCode::OK, &store.job(id)?)),
         (Route::Job(id), _) => Ok(json(StatusCode::OK, &store.cancel_job(id, now)?)),
         (Route::Session(dev_id, session_id), _) => {
@@ -207,6 +287,129 @@ where
             Ok(Reply::NoContent)
         }
     }
+}
+
+/// `POST /devices/{dev_id}/schedules/{name}/state`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateRequest {
+    state: String,
+}
+
+/// What the schedule endpoints that send a job answer: the schedule record and the job
+/// (`None` when a `PUT` changed nothing).
+#[derive(Debug, Serialize)]
+struct ScheduleAnswer {
+    schedule: ScheduleRecord,
+    job: Option<crate::model::Job>,
+}
+
+fn invalid_schedule(e: crate::schedules::InvalidSchedule) -> ApiError {
+    ApiError::invalid(e.0)
+}
+
+/// 409 `schedule_not_on_device`: the device refused or deleted the schedule.
+fn not_on_device(r: &ScheduleRecord) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "schedule_not_on_device",
+        format!(
+            "schedule `{}` of device `{}` is {:?} on the device (create it again with POST or \
+             PUT)",
+            r.name, r.dev_id, r.state
+        ),
+    )
+}
+
+fn schedule_location(dev_id: &str, name: &str) -> String {
+    format!(
+        "/devices/{}/schedules/{}",
+        percent_encode(dev_id),
+        percent_encode(name)
+    )
+}
+
+/// `POST /devices/{dev_id}/schedules`: a job with one TNDS Add (docs/scheduling.md "The
+/// server side"); 409 `schedule_exists` while the device holds (or is being sent) one of
+/// that name.
+fn create_schedule(
+    admin: &Admin,
+    dev_id: &str,
+    def: ScheduleDefinition,
+    now: u64,
+) -> Result<Reply, ApiError> {
+    let spec = crate::schedules::create_job(&def).map_err(invalid_schedule)?;
+    match admin.store.schedule(dev_id, &def.name) {
+        Ok(r) if r.state.on_device() => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "schedule_exists",
+                format!(
+                    "device `{dev_id}` already has schedule `{}` ({:?}); change it with PUT or \
+                     delete it first",
+                    def.name, r.state
+                ),
+            ))
+        }
+        Ok(_) | Err(crate::store::StoreError::UnknownSchedule { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let (schedule, job) = admin.store.add_schedule_job(
+        dev_id,
+        &def.name,
+        Some(&def),
+        &ScheduleAction::Create,
+        &spec,
+        now,
+    )?;
+    Ok(created(
+        schedule_location(dev_id, &def.name),
+        &ScheduleAnswer {
+            schedule,
+            job: Some(job),
+        },
+    ))
+}
+
+/// `PUT /devices/{dev_id}/schedules/{name}`: Replace/Add/Delete of the leaves that changed;
+/// a schedule the device refused or deleted is sent again whole (one TNDS Add).
+fn modify_schedule(
+    admin: &Admin,
+    dev_id: &str,
+    def: ScheduleDefinition,
+    now: u64,
+) -> Result<Reply, ApiError> {
+    let current = admin.store.schedule(dev_id, &def.name)?;
+    let (spec, action) = if current.state.on_device() {
+        match crate::schedules::modify_job(&current.definition, &def).map_err(invalid_schedule)? {
+            Some(spec) => (spec, ScheduleAction::Modify),
+            None => {
+                return Ok(json(
+                    StatusCode::OK,
+                    &ScheduleAnswer {
+                        schedule: current,
+                        job: None,
+                    },
+                ))
+            }
+        }
+    } else {
+        (
+            crate::schedules::create_job(&def).map_err(invalid_schedule)?,
+            ScheduleAction::Create,
+        )
+    };
+    let (schedule, job) =
+        admin
+            .store
+            .add_schedule_job(dev_id, &def.name, Some(&def), &action, &spec, now)?;
+    Ok(json(
+        StatusCode::OK,
+        &ScheduleAnswer {
+            schedule,
+            job: Some(job),
+        },
+    ))
 }
 
 /// `POST /devices/{dev_id}/notify`.

@@ -29,6 +29,14 @@ pub(crate) enum Route {
     Backups(String),
     /// `/devices/{dev_id}/restore`
     Restore(String),
+    /// `/devices/{dev_id}/schedules`
+    Schedules(String),
+    /// `/devices/{dev_id}/schedules/{name}`
+    Schedule(String, String),
+    /// `/devices/{dev_id}/schedules/{name}/state`
+    ScheduleState(String, String),
+    /// `/devices/{dev_id}/schedules/{name}/reports`
+    ScheduleReports(String, String),
     /// `/jobs/{id}`
     Job(u64),
     /// `/sessions/{dev_id}/{session_id}`
@@ -69,6 +77,16 @@ impl Route {
             ["devices", id, "backup"] if non_empty(id) => Route::Backup(id.to_string()),
             ["devices", id, "backups"] if non_empty(id) => Route::Backups(id.to_string()),
             ["devices", id, "restore"] if non_empty(id) => Route::Restore(id.to_string()),
+            ["devices", id, "schedules"] if non_empty(id) => Route::Schedules(id.to_string()),
+            ["devices", id, "schedules", name] if non_empty(id) && non_empty(name) => {
+                Route::Schedule(id.to_string(), name.to_string())
+            }
+            ["devices", id, "schedules", name, "state"] if non_empty(id) && non_empty(name) => {
+                Route::ScheduleState(id.to_string(), name.to_string())
+            }
+            ["devices", id, "schedules", name, "reports"] if non_empty(id) && non_empty(name) => {
+                Route::ScheduleReports(id.to_string(), name.to_string())
+            }
             ["jobs", id] => Route::Job(id.parse().map_err(|_| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -105,7 +123,10 @@ impl Route {
             Route::Notify(_) | Route::Scomo(_) | Route::Backup(_) | Route::Restore(_) => {
                 &[Method::POST]
             }
-            Route::Backups(_) => &[Method::GET],
+            Route::Backups(_) | Route::ScheduleReports(..) => &[Method::GET],
+            Route::Schedules(_) => &[Method::GET, Method::POST],
+            Route::Schedule(..) => &[Method::GET, Method::PUT, Method::DELETE],
+            Route::ScheduleState(..) => &[Method::POST],
             Route::Job(_) => &[Method::GET, Method::DELETE],
             Route::Content(_) => &[Method::GET, Method::PUT, Method::DELETE],
         }
@@ -162,6 +183,14 @@ mod tests {
             Some(Route::Session("a b".into(), "1A2B".into()))
         );
         assert_eq!(Route::parse("/jobs/17").ok(), Some(Route::Job(17)));
+        assert_eq!(
+            Route::parse("/devices/IMEI:1/schedules/r%201/state").ok(),
+            Some(Route::ScheduleState("IMEI:1".into(), "r 1".into()))
+        );
+        assert_eq!(
+            Route::parse("/devices/IMEI:1/schedules/r1/reports").ok(),
+            Some(Route::ScheduleReports("IMEI:1".into(), "r1".into()))
+        );
         assert_eq!(
             Route::parse("/content/fw/v2.bin").ok(),
             Some(Route::Content("fw/v2.bin".into()))

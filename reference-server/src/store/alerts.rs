@@ -40,7 +40,9 @@ pub(super) fn insert(tx: &Transaction<'_>, alert: &AlertRecord) -> Result<(), St
         params![alert.dev_id, json],
     )
     .map_err(StoreError::sql("insert an alert"))?;
-    Ok(())
+    // A schedule report is also kept as a report of its schedule (docs/scheduling.md
+    // "Reports"), in the same transaction.
+    super::schedules::on_alert(tx, alert)
 }
 
 fn query(

@@ -146,6 +146,14 @@ pub enum StoreError {
         /// The SessionID.
         session_id: String,
     },
+    /// The device has no schedule of this name (docs/scheduling.md "The server side").
+    #[error("device `{dev_id}` has no schedule `{name}`")]
+    UnknownSchedule {
+        /// The DevId.
+        dev_id: String,
+        /// The schedule name.
+        name: String,
+    },
     /// A content name is not acceptable.
     #[error("invalid content name `{name}`: {reason}")]
     InvalidContentName {

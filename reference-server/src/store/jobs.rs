@@ -87,29 +87,7 @@ impl Store {
     /// Queues a job for a registered device; it gets the next id and state `Queued`.
     pub fn add_job(&self, dev_id: &str, spec: &JobSpec, now: u64) -> Result<Job, StoreError> {
         validate(spec)?;
-        self.write(|tx| {
-            require_device(tx, dev_id)?;
-            let mut job = Job {
-                id: 0,
-                dev_id: dev_id.to_string(),
-                spec: spec.clone(),
-                state: JobState::Queued,
-                created_at: now,
-                updated_at: now,
-                session_id: None,
-                statuses: Vec::new(),
-                results: Vec::new(),
-                completions: Vec::new(),
-            };
-            tx.execute(
-                "INSERT INTO jobs (dev_id, state, json) VALUES (?1, ?2, '')",
-                params![dev_id, state_name(JobState::Queued)],
-            )
-            .map_err(StoreError::sql("insert a job"))?;
-            job.id = to_u64("job id", tx.last_insert_rowid())?;
-            save_job(tx, &job)?;
-            Ok(job)
-        })
+        self.write(|tx| insert_job(tx, dev_id, spec, now))
     }
 
     /// The job `id`.
@@ -176,6 +154,38 @@ impl Store {
     ) -> Result<Vec<u64>, StoreError> {
         self.write(|tx| interrupt(tx, dev_id, session_id, now))
     }
+}
+
+/// Queues a job inside a caller's transaction (checked with the same rules as
+/// [`Store::add_job`]).
+pub(super) fn insert_job(
+    tx: &Transaction<'_>,
+    dev_id: &str,
+    spec: &JobSpec,
+    now: u64,
+) -> Result<Job, StoreError> {
+    validate(spec)?;
+    require_device(tx, dev_id)?;
+    let mut job = Job {
+        id: 0,
+        dev_id: dev_id.to_string(),
+        spec: spec.clone(),
+        state: JobState::Queued,
+        created_at: now,
+        updated_at: now,
+        session_id: None,
+        statuses: Vec::new(),
+        results: Vec::new(),
+        completions: Vec::new(),
+    };
+    tx.execute(
+        "INSERT INTO jobs (dev_id, state, json) VALUES (?1, ?2, '')",
+        params![dev_id, state_name(JobState::Queued)],
+    )
+    .map_err(StoreError::sql("insert a job"))?;
+    job.id = to_u64("job id", tx.last_insert_rowid())?;
+    save_job(tx, &job)?;
+    Ok(job)
 }
 
 /// Applies updates inside a caller's transaction.
@@ -268,7 +278,13 @@ fn apply_one(tx: &Transaction<'_>, update: &JobUpdate, now: u64) -> Result<(), S
         }
     }
     job.updated_at = now;
-    save_job(tx, &job)
+    save_job(tx, &job)?;
+    if let JobUpdate::Status { status, .. } = update {
+        // A schedule job's Status moves its schedule, in this same transaction
+        // (docs/scheduling.md "The server side").
+        super::schedules::on_status(tx, &job, status, now)?;
+    }
+    Ok(())
 }
 
 /// Interrupts the `Sent` jobs of a session inside a caller's transaction.

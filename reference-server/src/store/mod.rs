@@ -1,5 +1,5 @@
 //! Durable state of the server in SQLite: devices, device state, jobs, alerts, sessions with
-//! their transcripts, and hosted content blobs.
+//! their transcripts, hosted content blobs, and schedules with their reports.
 //!
 //! One database file, `DIR/server.db`, in WAL mode with `synchronous=FULL`: a change is on
 //! disk when its call returns, and a crash at any instant leaves the last committed state.
@@ -31,6 +31,7 @@ mod content;
 mod devices;
 mod error;
 mod jobs;
+mod schedules;
 mod schema;
 mod sessions;
 

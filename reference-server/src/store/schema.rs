@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension};
 use super::StoreError;
 
 /// The schema version this build writes. A database with a higher one is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Version 1: every table.
 const V1: &str = "
@@ -58,7 +58,32 @@ CREATE TABLE content (
 );
 ";
 
-/// Creates the schema of an empty database, or checks the version of an existing one.
+/// Version 2: schedules (docs/scheduling.md "The server side"): one record per device and
+/// name, the jobs that carry them, and the reports received.
+const V2: &str = "
+CREATE TABLE schedules (
+    dev_id  TEXT NOT NULL REFERENCES devices(dev_id) ON DELETE CASCADE,
+    name    TEXT NOT NULL,
+    json    TEXT NOT NULL,
+    PRIMARY KEY (dev_id, name)
+);
+CREATE TABLE schedule_jobs (
+    job_id  INTEGER PRIMARY KEY NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    dev_id  TEXT NOT NULL,
+    name    TEXT NOT NULL,
+    action  TEXT NOT NULL
+);
+CREATE TABLE schedule_reports (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    dev_id  TEXT NOT NULL REFERENCES devices(dev_id) ON DELETE CASCADE,
+    name    TEXT NOT NULL,
+    json    TEXT NOT NULL
+);
+CREATE INDEX schedule_reports_by_schedule ON schedule_reports(dev_id, name, id);
+";
+
+/// Creates the schema of an empty database, upgrades an older one (each version's tables
+/// added in one transaction), or checks the version of an existing one.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -72,16 +97,25 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         .optional()
         .map_err(StoreError::sql("read the schema version"))?
         .flatten();
-    match found {
-        None => {
+    let upgrade = |from: i64| -> Result<(), StoreError> {
+        if from < 1 {
             tx.execute_batch(V1)
                 .map_err(StoreError::sql("create the schema"))?;
-            tx.execute(
-                "INSERT INTO schema_version (version) VALUES (?1)",
-                [SCHEMA_VERSION],
-            )
-            .map_err(StoreError::sql("record the schema version"))?;
         }
+        if from < 2 {
+            tx.execute_batch(V2)
+                .map_err(StoreError::sql("add the schedule tables"))?;
+        }
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES (?1)",
+            [SCHEMA_VERSION],
+        )
+        .map_err(StoreError::sql("record the schema version"))?;
+        Ok(())
+    };
+    match found {
+        None => upgrade(0)?,
+        Some(v) if v < SCHEMA_VERSION => upgrade(v)?,
         Some(v) if v > SCHEMA_VERSION => {
             return Err(StoreError::SchemaTooNew {
                 path: path.to_path_buf(),
