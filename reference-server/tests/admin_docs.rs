@@ -53,6 +53,9 @@ fn every_tagged_example_decodes_as_its_model_type() -> R {
         "alerts",
         "notify-request",
         "notify-outcome",
+        "schedule-definition",
+        "schedule",
+        "schedule-reports",
     ] {
         assert!(tags.contains(expected), "no `{expected}` example");
     }
@@ -124,6 +127,19 @@ fn every_tagged_example_decodes_as_its_model_type() -> R {
             "package-info" => {
                 let _: dm_server::packages::PackageInfo = decode(tag, text)?;
             }
+            "schedule-definition" => {
+                let def: dm_server::schedules::ScheduleDefinition = decode(tag, text)?;
+                // A documented definition is one the server accepts and turns into a job.
+                let spec = dm_server::schedules::create_job(&def)?;
+                store.add_job("IMEI:493005100592800", &spec, 1)?;
+            }
+            "schedule" => {
+                let r: dm_server::schedules::ScheduleRecord = decode(tag, text)?;
+                dm_server::schedules::validate(&r.definition)?;
+            }
+            "schedule-reports" => {
+                let _: Vec<dm_server::schedules::ScheduleReport> = decode(tag, text)?;
+            }
             other => panic!("unknown example tag `{other}`"),
         }
     }
@@ -191,12 +207,15 @@ fn markdown_and_openapi_list_the_same_endpoints_and_error_kinds() -> R {
     let md = read("admin-api.md")?;
     let yaml = read("admin-api.openapi.yaml")?;
     let md_paths = md_endpoints(&md);
-    assert_eq!(md_paths.len(), 28, "{md_paths:?}");
+    assert_eq!(md_paths.len(), 35, "{md_paths:?}");
     assert_eq!(md_paths, openapi_endpoints(&yaml));
 
     let kinds = md_error_kinds(&md);
     assert!(
-        kinds.contains("bad_json") && kinds.contains("notify_failed"),
+        kinds.contains("bad_json")
+            && kinds.contains("notify_failed")
+            && kinds.contains("unknown_schedule")
+            && kinds.contains("schedule_not_on_device"),
         "{kinds:?}"
     );
     let enum_line: String = yaml
