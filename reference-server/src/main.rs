@@ -103,6 +103,46 @@ enum Command {
         #[arg(long, value_name = "DEV_ID")]
         dev_id: Option<String>,
     },
+    /// Read a device's schedules and their reports (docs/admin-api.md "Schedules").
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleCommand,
+    },
+}
+
+/// `dm-server schedule …`.
+#[derive(Debug, Subcommand)]
+enum ScheduleCommand {
+    /// List a device's schedules: definition, state, the device's verdict.
+    List {
+        #[command(flatten)]
+        api: Api,
+        /// The device.
+        #[arg(long, value_name = "DEV_ID")]
+        dev_id: String,
+    },
+    /// Show one schedule.
+    Show {
+        #[command(flatten)]
+        api: Api,
+        /// The device.
+        #[arg(long, value_name = "DEV_ID")]
+        dev_id: String,
+        /// The schedule's name (`./Schedule/<name>`).
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+    /// The reports the device sent for a schedule, oldest first.
+    Reports {
+        #[command(flatten)]
+        api: Api,
+        /// The device.
+        #[arg(long, value_name = "DEV_ID")]
+        dev_id: String,
+        /// The schedule's name.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -348,6 +388,31 @@ async fn run(cmd: Command) -> Result<(), Failure> {
             let path = match dev_id {
                 Some(d) => format!("/devices/{}/alerts", path_segment(&d)),
                 None => "/alerts".into(),
+            };
+            call(&api, "GET", &path, None).await
+        }
+        Command::Schedule { action } => {
+            let (api, path) = match action {
+                ScheduleCommand::List { api, dev_id } => {
+                    let path = format!("/devices/{}/schedules", path_segment(&dev_id));
+                    (api, path)
+                }
+                ScheduleCommand::Show { api, dev_id, name } => {
+                    let path = format!(
+                        "/devices/{}/schedules/{}",
+                        path_segment(&dev_id),
+                        path_segment(&name)
+                    );
+                    (api, path)
+                }
+                ScheduleCommand::Reports { api, dev_id, name } => {
+                    let path = format!(
+                        "/devices/{}/schedules/{}/reports",
+                        path_segment(&dev_id),
+                        path_segment(&name)
+                    );
+                    (api, path)
+                }
             };
             call(&api, "GET", &path, None).await
         }

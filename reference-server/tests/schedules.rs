@@ -1096,3 +1096,60 @@ fn schedule_jobs_are_all_or_nothing_and_go_with_the_device() {
     assert!(store.schedules(DEV).unwrap().is_empty());
     assert!(store.schedule_reports(DEV, "r1").unwrap().is_empty());
 }
+
+/// `dm-server schedule list|show|reports` print the admin API's answers (exit 0), and an
+/// unknown schedule is the API's refusal (exit 1).
+#[tokio::test]
+async fn the_schedule_cli_reads_the_admin_api() {
+    let api = Api::new();
+    api.ok(
+        Method::POST,
+        "/devices/IMEI:1/schedules",
+        Some(r1()),
+        StatusCode::CREATED,
+    )
+    .await;
+    api.store
+        .add_alert(&report_alert(
+            "./Schedule/r1",
+            dm_server::schedules::REPORT_TYPE,
+            Some("<Report><ResultCode>1200</ResultCode></Report>"),
+            9,
+        ))
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(dm_server::admin::serve_admin(
+        listener,
+        api.admin.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let run = |args: &'static [&'static str]| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_dm-server"))
+                .arg("schedule")
+                .args(args)
+                .args(["--dev-id", DEV, "--admin-url", &url])
+                .output()
+                .unwrap()
+        })
+    };
+    let list = run(&["list"]).await.unwrap();
+    assert_eq!(list.status.code(), Some(0));
+    let list: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list[0]["name"], "r1");
+    let show = run(&["show", "--name", "r1"]).await.unwrap();
+    let show: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(show["state"], "requested");
+    let reports = run(&["reports", "--name", "r1"]).await.unwrap();
+    let reports: Value = serde_json::from_slice(&reports.stdout).unwrap();
+    assert_eq!(reports[0]["result_code"], 1200);
+    let missing = run(&["show", "--name", "nope"]).await.unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
