@@ -295,12 +295,14 @@ pub enum ProfileError {
 }
 
 /// The actions an `exec` adapter may define, per role (docs/adapters.md).
-pub const CLIENT_ACTIONS: [&str; 5] = [
+pub const CLIENT_ACTIONS: [&str; 7] = [
     "bootstrap",
     "start_session",
     "send_alert",
     "restart",
     "answer_ui",
+    "set_clock",
+    "advance_clock",
 ];
 
 /// The actions an `exec` adapter for a server may define.

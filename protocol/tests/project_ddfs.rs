@@ -36,7 +36,11 @@ fn each_file_is_a_clean_ddf_with_its_mo_identifier(
     assert_eq!(df.df_type, DfType::DdfName(mo_id.into()));
     // facts §9.1: every node carries DFProperties with a Description.
     for f in &flat {
-        let df = f.node.df.as_ref().unwrap_or_else(|| panic!("{} has no DFProperties", f.uri));
+        let df = f
+            .node
+            .df
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has no DFProperties", f.uri));
         assert!(df.description.is_some(), "{} has no Description", f.uri);
     }
 }
@@ -92,7 +96,14 @@ fn the_schedule_mo_has_the_documented_nodes() {
 fn leaf_formats_and_rights(#[case] uri: &str, #[case] format: Format, #[case] writable: bool) {
     let doc = parse(SCHEDULE);
     let flat = doc.tree.flatten();
-    let df = flat.iter().find(|f| f.uri == uri).unwrap().node.df.clone().unwrap();
+    let df = flat
+        .iter()
+        .find(|f| f.uri == uri)
+        .unwrap()
+        .node
+        .df
+        .clone()
+        .unwrap();
     assert_eq!(df.df_format, format, "{uri}");
     let access = df.access_type;
     assert!(access.contains(AccessRight::Get), "{uri}");

@@ -723,6 +723,7 @@ fn record(out: &dm_tree::CommandOutcome, results: &mut String, statuses: &mut St
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use rstest::rstest;

@@ -13,7 +13,7 @@
 //! - modify ([`modify_job`]): `Delete` of the leaves (and groups) no longer present,
 //!   `Replace` of the changed ones (facts §4.5: Replace never creates), `Add` of the new ones
 //!   (interior nodes first);
-//! - state ([`state_job`]): `Replace` of `State` (or `Add` when the definition had none);
+//! - state ([`state_job`]): `Replace` of `State` (the device creates it when it adopts the schedule);
 //! - delete ([`delete_job`]): `Delete ./Schedule/<x>`.
 //!
 //! The store links each such job to its schedule ([`ScheduleAction`]) and updates the
@@ -531,8 +531,8 @@ pub fn modify_job(
     spec(commands).map(Some)
 }
 
-/// The state job: `Replace ./Schedule/<x>/State` with `state`, or `Add` when `current` (the
-/// stored definition) has no `State` leaf (facts §4.5: Replace never creates).
+/// The state job: `Replace ./Schedule/<x>/State` with `state`. The device creates `State`
+/// when it adopts a schedule (docs/scheduling.md "Life cycle"), so a Replace always finds it.
 pub fn state_job(current: &ScheduleDefinition, state: &str) -> Result<JobSpec, InvalidSchedule> {
     if !["active", "suspended", "terminated"].contains(&state) {
         return Err(invalid(format!(
@@ -540,17 +540,12 @@ pub fn state_job(current: &ScheduleDefinition, state: &str) -> Result<JobSpec, I
              (docs/scheduling.md \"Life cycle\")"
         )));
     }
-    let cmd = if current.state.is_some() {
-        "Replace"
-    } else {
-        "Add"
-    };
     let leaf = Leaf {
         format: Format::Chr,
         value: state.to_string(),
     };
     spec(vec![command(
-        cmd,
+        "Replace",
         leaf_item(format!("{}/State", node_uri(&current.name)), &leaf),
     )])
 }

@@ -674,9 +674,9 @@ async fn state_changes_write_the_state_leaf() {
     let job = job_of(&answer);
     assert_eq!(
         commands(&job),
-        [("Add".to_string(), "./Schedule/r1/State".to_string())]
+        [("Replace".to_string(), "./Schedule/r1/State".to_string())]
     );
-    let Command::Add(a) = &job.spec.commands[0] else {
+    let Command::Replace(a) = &job.spec.commands[0] else {
         panic!()
     };
     assert_eq!(

@@ -169,6 +169,80 @@ impl HttpAdapter {
         Ok(Self::parse::<Job>("scomo", &out)?.id)
     }
 
+    /// A schedule request (docs/admin-api.md "Schedules"): `POST /devices/{dev_id}/schedules`
+    /// (create), `POST …/{name}/state` (suspend, resume, terminate), `DELETE …/{name}`;
+    /// the id of the job it queued.
+    pub async fn schedule_job(
+        &self,
+        dev_id: &str,
+        request: &ScheduleRequest<'_>,
+    ) -> Result<u64, AdapterError> {
+        let base = format!("/devices/{}/schedules", path_segment(dev_id));
+        let (action, method, path, body, ok) = match request {
+            ScheduleRequest::Create(def) => (
+                "create_schedule",
+                "POST",
+                base,
+                Some(Self::json("create_schedule", def)?),
+                &[201u16][..],
+            ),
+            ScheduleRequest::State(name, state) => (
+                "schedule_state",
+                "POST",
+                format!("{base}/{}/state", path_segment(name)),
+                Some(serde_json::json!({ "state": state }).to_string()),
+                &[200u16][..],
+            ),
+            ScheduleRequest::Delete(name) => (
+                "delete_schedule",
+                "DELETE",
+                format!("{base}/{}", path_segment(name)),
+                None,
+                &[200u16][..],
+            ),
+        };
+        let (_, out) = self.call(action, method, &path, body, ok).await?;
+        let v: serde_json::Value = Self::parse(action, &out)?;
+        v.pointer("/job/id")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| AdapterError::BadAnswer {
+                action: action.into(),
+                reason: "no job.id in the answer".into(),
+            })
+    }
+
+    /// A schedule as the server keeps it (`GET /devices/{dev_id}/schedules/{name}`).
+    pub async fn schedule(
+        &self,
+        dev_id: &str,
+        name: &str,
+    ) -> Result<dm_server::schedules::ScheduleRecord, AdapterError> {
+        let path = format!(
+            "/devices/{}/schedules/{}",
+            path_segment(dev_id),
+            path_segment(name)
+        );
+        let (_, body) = self.call("schedule", "GET", &path, None, &[200]).await?;
+        Self::parse("schedule", &body)
+    }
+
+    /// The reports the server stored for a schedule (`GET …/schedules/{name}/reports`).
+    pub async fn schedule_reports(
+        &self,
+        dev_id: &str,
+        name: &str,
+    ) -> Result<Vec<dm_server::schedules::ScheduleReport>, AdapterError> {
+        let path = format!(
+            "/devices/{}/schedules/{}/reports",
+            path_segment(dev_id),
+            path_segment(name)
+        );
+        let (_, body) = self
+            .call("schedule_reports", "GET", &path, None, &[200])
+            .await?;
+        Self::parse("schedule_reports", &body)
+    }
+
     /// Queue a backup job (`POST /devices/{dev_id}/backup`); its id.
     pub async fn backup(
         &self,
@@ -285,4 +359,15 @@ impl HttpAdapter {
             .await?;
         Self::parse("notify", &body)
     }
+}
+
+/// What [`HttpAdapter::schedule_job`] asks for.
+#[derive(Debug, Clone, Copy)]
+pub enum ScheduleRequest<'a> {
+    /// Create a schedule.
+    Create(&'a dm_server::schedules::ScheduleDefinition),
+    /// Set the State of the named schedule (`active`, `suspended`, `terminated`).
+    State(&'a str, &'a str),
+    /// Delete the named schedule.
+    Delete(&'a str),
 }

@@ -56,6 +56,14 @@ impl ReferenceClient {
                 "send_alert",
                 "{bin} alert --state {state} --trace {trace} --type {type} --format {format} --data {data}",
             ),
+            (
+                "set_clock",
+                "{bin} clock --state {state} --trace {trace} set {time}",
+            ),
+            (
+                "advance_clock",
+                "{bin} clock --state {state} --trace {trace} advance {seconds}",
+            ),
         ]
         .into_iter()
         .map(|(a, t)| (a.to_owned(), t.to_owned()))
@@ -117,6 +125,9 @@ impl ReferenceClient {
             "start_session" => self.start_session(),
             "send_alert" => self.send_alert(&get("type"), &get("format"), &get("data")),
             "answer_ui" => self.answer_ui(&get("answer")),
+            // docs/scheduling.md: the device's simulated clock; moving it runs the due
+            // schedules and reports them (sessions the tester records).
+            "set_clock" | "advance_clock" => self.sessions(action, values),
             "restart" => Ok(ActionOutput {
                 stdout: String::new(),
             }),
@@ -210,7 +221,7 @@ impl ReferenceClient {
             "[device]\ndev_id = {:?}\nmanufacturer = \"dmconf\"\nmodel = \"reference\"\n\
              max_msg_size = 8192\nmax_obj_size = 1048576\n\n\
              [transport]\nretries = 0\nread_timeout_secs = {}\n\n\
-             [[account]]\nserver_id = {:?}\nurl = {:?}\n{}{}\n{}[backup]\nenabled = true\n\n[faults]\n{}",
+             [[account]]\nserver_id = {:?}\nurl = {:?}\n{}{}\n{}[backup]\nenabled = true\n\n[schedule]\nenabled = true\n\n[faults]\n{}",
             ixit.dev_id,
             ixit.step_timeout_secs,
             ixit.server_id,
@@ -285,6 +296,22 @@ impl ReferenceClient {
         v.insert("format", format.to_owned());
         v.insert("data", data.to_owned());
         acted(self.exec.perform("send_alert", &v))
+    }
+
+    /// `set_clock` (`time`) or `advance_clock` (`seconds`): `dm-client clock`, which also
+    /// checks the schedules and opens the sessions reporting their runs.
+    fn sessions(
+        &self,
+        action: &str,
+        values: &BTreeMap<&str, String>,
+    ) -> Result<ActionOutput, AdapterError> {
+        let mut v = self.values();
+        for k in ["time", "seconds"] {
+            if let Some(x) = values.get(k) {
+                v.insert(k, x.clone());
+            }
+        }
+        acted(self.exec.perform(action, &v))
     }
 }
 

@@ -196,6 +196,10 @@ impl TesterClient {
         let mut backup = toml::Table::new();
         backup.insert("enabled".into(), true.into());
         profile.insert("backup".into(), backup.into());
+        // So is the schedule MO (docs/scheduling.md): a server under test's schedules land here.
+        let mut schedule = toml::Table::new();
+        schedule.insert("enabled".into(), true.into());
+        profile.insert("schedule".into(), schedule.into());
         if let Some((id, key)) = &d.trust {
             let mut o = toml::Table::new();
             o.insert("id".into(), id.clone().into());
@@ -262,6 +266,40 @@ impl TesterClient {
             .await
             .map_err(|e| Why::Error(format!("the tester device's operations failed: {e}")))?;
         Ok(reports.iter().map(observed_of).collect())
+    }
+}
+
+impl TesterClient {
+    /// Move the tester device's simulated clock (`set` to a Unix time, or forward by
+    /// `advance` seconds), then run its due schedules and the sessions reporting them
+    /// (docs/scheduling.md), as `dm-client clock` does.
+    pub async fn clock(
+        &mut self,
+        set: Option<u64>,
+        advance: u64,
+        seed: u64,
+    ) -> Result<Vec<Observed>, Why> {
+        let err = |e: dm_client::device::DeviceError| {
+            Why::Error(format!(
+                "the tester device's clock or schedules failed: {e}"
+            ))
+        };
+        if let Some(t) = set {
+            self.device.set_clock(t).map_err(err)?;
+        }
+        if advance > 0 {
+            self.device.advance_clock(advance).map_err(err)?;
+        }
+        let (_, reports) =
+            dm_client::runner::run_schedules_and_report(&mut self.device, Some(seed))
+                .await
+                .map_err(err)?;
+        Ok(reports.iter().map(observed_of).collect())
+    }
+
+    /// A value of the tester device's tree, read as the device.
+    pub fn value(&self, uri: &str) -> Option<String> {
+        self.device.tree().value_str(uri)
     }
 }
 

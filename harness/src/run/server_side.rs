@@ -286,6 +286,24 @@ impl TesterServer {
         self.store.alerts(dev_id).map_err(store_err)
     }
 
+    /// A schedule as the tester keeps it.
+    pub fn schedule_record(
+        &self,
+        dev_id: &str,
+        name: &str,
+    ) -> Result<dm_server::schedules::ScheduleRecord, Why> {
+        self.store.schedule(dev_id, name).map_err(store_err)
+    }
+
+    /// The reports the tester stored for a schedule (docs/scheduling.md "Reports").
+    pub fn schedule_reports(
+        &self,
+        dev_id: &str,
+        name: &str,
+    ) -> Result<Vec<dm_server::schedules::ScheduleReport>, Why> {
+        self.store.schedule_reports(dev_id, name).map_err(store_err)
+    }
+
     /// The sessions of `dev_id` that ended since the last call, as observed.
     pub fn new_sessions(&mut self, dev_id: &str) -> Result<Vec<Observed>, Why> {
         let all = self.store.sessions(dev_id).map_err(store_err)?;
@@ -576,6 +594,78 @@ impl ServerSide {
         match self {
             ServerSide::Tester(t) => t.alerts(dev_id),
             ServerSide::Iut(s) => s.admin.alerts(dev_id).await.map_err(adapter),
+        }
+    }
+
+    /// Ask for a schedule job (docs/scheduling.md): the tester queues the job its library
+    /// builds (`dm_server::schedules`); a server under test gets the admin API request.
+    pub async fn schedule_job(
+        &self,
+        dev_id: &str,
+        request: &crate::adapter::http::ScheduleRequest<'_>,
+        current: Option<&dm_server::schedules::ScheduleDefinition>,
+    ) -> Result<u64, Why> {
+        use crate::adapter::http::ScheduleRequest as R;
+        match self {
+            ServerSide::Tester(t) => {
+                let bad = |e: dm_server::schedules::InvalidSchedule| {
+                    Why::Error(format!("the scenario's schedule is not valid: {}", e.0))
+                };
+                let spec = match request {
+                    R::Create(def) => dm_server::schedules::create_job(def).map_err(bad)?,
+                    R::State(name, state) => {
+                        let def = current.ok_or_else(|| {
+                            Why::Error(format!("no schedule {name:?} was created in this scenario"))
+                        })?;
+                        dm_server::schedules::state_job(def, state).map_err(bad)?
+                    }
+                    R::Delete(name) => dm_server::schedules::delete_job(name).map_err(bad)?,
+                };
+                t.queue(dev_id, &spec)
+            }
+            ServerSide::Iut(s) => s
+                .admin
+                .http("schedules")
+                .map_err(adapter)?
+                .schedule_job(dev_id, request)
+                .await
+                .map_err(adapter),
+        }
+    }
+
+    /// A schedule as the server keeps it.
+    pub async fn schedule_record(
+        &self,
+        dev_id: &str,
+        name: &str,
+    ) -> Result<dm_server::schedules::ScheduleRecord, Why> {
+        match self {
+            ServerSide::Tester(t) => t.schedule_record(dev_id, name),
+            ServerSide::Iut(s) => s
+                .admin
+                .http("schedule")
+                .map_err(adapter)?
+                .schedule(dev_id, name)
+                .await
+                .map_err(adapter),
+        }
+    }
+
+    /// The reports the server stored for a schedule.
+    pub async fn schedule_reports(
+        &self,
+        dev_id: &str,
+        name: &str,
+    ) -> Result<Vec<dm_server::schedules::ScheduleReport>, Why> {
+        match self {
+            ServerSide::Tester(t) => t.schedule_reports(dev_id, name),
+            ServerSide::Iut(s) => s
+                .admin
+                .http("schedule_reports")
+                .map_err(adapter)?
+                .schedule_reports(dev_id, name)
+                .await
+                .map_err(adapter),
         }
     }
 

@@ -211,6 +211,8 @@ pub struct DmWorld {
     pub jobs: Vec<u64>,
     /// Package #0 datagrams the tester received.
     pub pkg0: Vec<Vec<u8>>,
+    /// The schedules the scenario had the server create, by name (docs/scheduling.md).
+    pub schedules: std::collections::BTreeMap<String, dm_server::schedules::ScheduleDefinition>,
 }
 
 impl std::fmt::Debug for DmWorld {

@@ -344,6 +344,10 @@ pub(super) async fn session(
             // under test).
             let more = tester.perform(seed.wrapping_add(1000)).await?;
             w.sessions.extend(more);
+            // And its schedules (docs/scheduling.md "Triggers and runs"): new ones adopted,
+            // due ones run and reported.
+            let more = tester.clock(None, 0, seed.wrapping_add(2000)).await?;
+            w.sessions.extend(more);
             Ok(())
         }
         _ => Err(Why::Error(

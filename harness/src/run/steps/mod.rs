@@ -9,6 +9,7 @@
 mod act;
 mod check;
 mod migration;
+mod schedule;
 mod scomo;
 mod setup;
 
@@ -108,6 +109,7 @@ pub fn definitions() -> Vec<Def> {
     all.extend(check::defs());
     all.extend(scomo::defs());
     all.extend(migration::defs());
+    all.extend(schedule::defs());
     all
 }
 
