@@ -722,10 +722,11 @@ mod tests {
     }
 
     #[test]
-    fn state_without_a_state_leaf_is_added() -> Result<(), InvalidSchedule> {
+    fn the_state_leaf_is_always_replaced() -> Result<(), InvalidSchedule> {
+        // docs/scheduling.md "Life cycle": the device creates State when it adopts a schedule.
         let text = serde_json::to_string(&state_job(&def(), "suspended")?).unwrap_or_default();
         assert!(
-            text.contains("\"Add\"") && text.contains("./Schedule/r1/State"),
+            text.contains("\"Replace\"") && text.contains("./Schedule/r1/State"),
             "{text}"
         );
         let mut d = def();
