@@ -18,7 +18,7 @@ Feature: Schedules on the device
       | at       | 20261203T130000Z    |
       | every    | 3600                |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/report" with 200
+    Then the client answers the create of the schedule "report" with 200
     When the client's clock advances by 1800 seconds
     Then the client has sent no report of the schedule "report"
     When the client's clock advances by 1800 seconds
@@ -35,7 +35,7 @@ Feature: Schedules on the device
       | commands | Replace ./Tool/Level = 2; Add ./Tool/Log = ran; Get ./Tool/Level; Delete ./Tool/Log |
       | at       | 20261203T120500Z                                                                |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/tool" with 200
+    Then the client answers the create of the schedule "tool" with 200
     When the client's clock advances by 300 seconds
     Then the client reports run 1 of the schedule "tool" with result 1200
     And the client's report of the schedule "tool" contains "<Cmd>Add</Cmd><Target>./Tool/Log</Target><Code>200</Code>"
@@ -52,7 +52,7 @@ Feature: Schedules on the device
       | group b-high | ./Radio/Battery >= 20 => Replace ./Radio/Mode = normal |
       | on_change    | ./Radio/Battery                                 |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/adjust" with 200
+    Then the client answers the create of the schedule "adjust" with 200
     And the client has sent no report of the schedule "adjust"
     Given the server queues a Replace of "./Radio/Battery" with value "15"
     When the client starts another session
@@ -70,7 +70,7 @@ Feature: Schedules on the device
       | commands | Get ./Sensor/Temp     |
       | when     | ./Sensor/Temp > 40    |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/hot" with 200
+    Then the client answers the create of the schedule "hot" with 200
     Given the server queues a Replace of "./Sensor/Temp" with value "30"
     When the client starts another session
     Then the client has sent no report of the schedule "hot"
@@ -87,7 +87,7 @@ Feature: Schedules on the device
       | commands | Get ./Locked/Pin |
       | every    | 60               |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/steal" with 425
+    Then the client answers the create of the schedule "steal" with 425
     When the client's clock advances by 120 seconds
     Then the client has sent no report of the schedule "steal"
 
@@ -98,7 +98,7 @@ Feature: Schedules on the device
       | every    | 60                  |
       | when     | ./DevInfo/DevId ~= x |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/odd" with 406
+    Then the client answers the create of the schedule "odd" with 406
 
   @id:SCHED-007 @req:DMRD-6.1.7-6 @client @must @ics:scheduling
   Scenario: A run checks the creator's rights again: a withdrawn right stops it (1425)
@@ -108,7 +108,7 @@ Feature: Schedules on the device
       | commands | Replace ./Volume/Level = 9 |
       | every    | 60                         |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/loud" with 200
+    Then the client answers the create of the schedule "loud" with 200
     Given the server queues a Replace of the ACL of "./Volume/Level" with "Get={server}"
     When the client starts another session
     And the client's clock advances by 60 seconds
@@ -123,7 +123,7 @@ Feature: Schedules on the device
       | commands | Get ./DevInfo/DevId |
       | every    | 600                 |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/keep" with 200
+    Then the client answers the create of the schedule "keep" with 200
     When the client's clock advances by 600 seconds
     Then the client reports run 1 of the schedule "keep" with result 1200
     When the client restarts
@@ -136,10 +136,10 @@ Feature: Schedules on the device
       | commands | Get ./DevInfo/DevId |
       | every    | 600                 |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/life" with 200
+    Then the client answers the create of the schedule "life" with 200
     Given the server suspends the schedule "life"
     When the client starts another session
-    Then the client answers the Replace of "./Schedule/life/State" with 200
+    Then the client answers the suspend of the schedule "life" with 200
     When the client's clock advances by 1200 seconds
     Then the client has sent no report of the schedule "life"
     Given the server resumes the schedule "life"
@@ -149,7 +149,7 @@ Feature: Schedules on the device
     And the client reports run 2 of the schedule "life" with result 1200
     Given the server deletes the schedule "life"
     When the client starts another session
-    Then the client answers the Delete of "./Schedule/life" with 200
+    Then the client answers the delete of the schedule "life" with 200
     When the client's clock advances by 600 seconds
     Then the client has sent no report of the schedule "life" after run 2
 
@@ -161,7 +161,7 @@ Feature: Schedules on the device
       | every    | 60                  |
       | prompt   | create              |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/ask" with 304
+    Then the client answers the create of the schedule "ask" with 304
 
   @id:SCHED-011 @req:DMRD-6.1.7-2 @client @must @ics:scheduling
   Scenario: A schedule ends by itself after its run count

@@ -14,7 +14,7 @@ Feature: Schedules managed by the server
       | commands | Get ./DevInfo/DevId |
       | every    | 600                 |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/report" with 200
+    Then the client answers the create of the schedule "report" with 200
     And the client holds the schedule "report" with State "active"
     And the server keeps the schedule "report" as active with verdict 200
 
@@ -26,7 +26,7 @@ Feature: Schedules managed by the server
     When the client starts a session
     Given the server suspends the schedule "life"
     When the client starts another session
-    Then the client answers the Replace of "./Schedule/life/State" with 200
+    Then the client answers the suspend of the schedule "life" with 200
     And the client holds the schedule "life" with State "suspended"
     And the server keeps the schedule "life" as suspended
     Given the server resumes the schedule "life"
@@ -34,7 +34,7 @@ Feature: Schedules managed by the server
     Then the client holds the schedule "life" with State "active"
     Given the server deletes the schedule "life"
     When the client starts another session
-    Then the client answers the Delete of "./Schedule/life" with 200
+    Then the client answers the delete of the schedule "life" with 200
     And the server keeps the schedule "life" as deleted
 
   @id:SCHED-103 @req:DMRD-6.3.4.1-10,DMRD-UC-5.6.1 @server @must @ics:scheduling
@@ -65,5 +65,5 @@ Feature: Schedules managed by the server
       | every    | 60                   |
       | when     | ./DevInfo/DevId ~= x |
     When the client starts a session
-    Then the client answers the Add of "./Schedule/odd" with 406
+    Then the client answers the create of the schedule "odd" with 406
     And the server keeps the schedule "odd" as refused with verdict 406

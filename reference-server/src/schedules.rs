@@ -393,9 +393,9 @@ fn interior_rt() -> RtProperties {
 }
 
 /// The TNDS document of a schedule (facts §9.2): one top-level `Node` named `<x>` with
-/// `Path` `./Schedule` (a full device URI, so the node lands at `./Schedule/<x>` whatever
-/// the reading of a relative Path; docs/tree.md "Add/Replace with TNDS"), interior nodes
-/// with Format `node`, leaves with Format `chr`/`int`, Type `text/plain` and their Value.
+/// `Path` `.` — relative to the Add's Target `./Schedule` (facts §9.2: paths are relative to
+/// the command Target), so it lands at `./Schedule/<x>` — interior nodes with Format `node`,
+/// leaves with Format `chr`/`int`, Type `text/plain` and their Value.
 pub fn tnds(def: &ScheduleDefinition) -> MgmtTree {
     fn build(prefix: &str, leaves: &BTreeMap<String, Leaf>) -> Vec<Node> {
         // The direct children of `prefix`, in name order (the leaves are sorted).
@@ -434,7 +434,7 @@ pub fn tnds(def: &ScheduleDefinition) -> MgmtTree {
     }
     let leaves = leaves(def);
     let mut top = Node::interior(def.name.clone(), Some(interior_rt()), build("", &leaves));
-    top.path = Some(ROOT.to_string());
+    top.path = Some(".".to_string());
     MgmtTree::new(vec![top])
 }
 
@@ -452,7 +452,7 @@ fn leaf_item(uri: String, leaf: &Leaf) -> serde_json::Value {
         "Data": {"text": leaf.value}})
 }
 
-/// The create job: one `Add` whose item targets `./Schedule/<name>` with Meta Format `xml`,
+/// The create job: one `Add` whose item targets `./Schedule` with Meta Format `xml`,
 /// Type `application/vnd.syncml.dmtnds+xml` and the [`tnds`] document as Data (facts §9.2:
 /// one status for the whole document, the verdict of docs/scheduling.md "Verification").
 pub fn create_job(def: &ScheduleDefinition) -> Result<JobSpec, InvalidSchedule> {
@@ -463,7 +463,7 @@ pub fn create_job(def: &ScheduleDefinition) -> Result<JobSpec, InvalidSchedule> 
     spec(vec![command(
         "Add",
         serde_json::json!({
-            "Target": {"LocURI": node_uri(&def.name)},
+            "Target": {"LocURI": ROOT},
             "Meta": {"Format": "xml", "Type": dm_protocol::tnds::MIME_TNDS_XML},
             "Data": {"xml": xml},
         }),

@@ -193,15 +193,20 @@ fn tnds_leaves(doc: &TndsDocument) -> BTreeMap<String, (Option<Format>, String)>
     }
     let mut out = BTreeMap::new();
     for top in &doc.tree.nodes {
-        let base = top.path.clone().unwrap_or_default();
+        // facts §9.2: Path is relative to the Add's Target, `./Schedule`.
+        let base = match top.path.as_deref() {
+            None | Some(".") => "./Schedule".to_owned(),
+            Some(p) => format!("./Schedule/{}", p.trim_start_matches("./")),
+        };
         walk(&base, std::slice::from_ref(top), &mut out);
     }
     out
 }
 
-/// docs/scheduling.md "Life cycle" Create: one Add of `./Schedule/r1`, Meta Format `xml` and
-/// Type `application/vnd.syncml.dmtnds+xml` (facts §9.2), whose TNDS document holds the node
-/// (Path `./Schedule`) and exactly the leaves of the definition, ints as `int`.
+/// docs/scheduling.md "Life cycle" Create: one Add targeting `./Schedule`, Meta Format `xml`
+/// and Type `application/vnd.syncml.dmtnds+xml` (facts §9.2), whose TNDS document holds the
+/// node `r1` (Path `.`, relative to the Target) and exactly the leaves of the definition,
+/// ints as `int`.
 #[tokio::test]
 async fn create_queues_one_tnds_add_holding_the_leaves() {
     let api = Api::new();
@@ -217,7 +222,7 @@ async fn create_queues_one_tnds_add_holding_the_leaves() {
     assert_eq!(answer["schedule"]["jobs"], json!([job.id]));
     assert_eq!(
         commands(&job),
-        [("Add".to_string(), "./Schedule/r1".to_string())]
+        [("Add".to_string(), "./Schedule".to_string())]
     );
     let Command::Add(add) = &job.spec.commands[0] else {
         panic!("not an Add");
@@ -237,7 +242,7 @@ async fn create_queues_one_tnds_add_holding_the_leaves() {
     );
     assert_eq!(doc.tree.nodes.len(), 1);
     assert_eq!(doc.tree.nodes[0].name, "r1");
-    assert_eq!(doc.tree.nodes[0].path.as_deref(), Some("./Schedule"));
+    assert_eq!(doc.tree.nodes[0].path.as_deref(), Some("."));
     let chr = Some(Format::Chr);
     let expected: BTreeMap<String, (Option<Format>, String)> = [
         ("./Schedule/r1/Task/Commands", chr, GET),
@@ -631,7 +636,7 @@ async fn a_refused_schedule_is_created_again_by_put() {
     let job = job_of(&answer);
     assert_eq!(
         commands(&job),
-        [("Add".to_string(), "./Schedule/r1".to_string())]
+        [("Add".to_string(), "./Schedule".to_string())]
     );
     assert_eq!(answer["schedule"]["state"], "requested");
     assert_eq!(answer["schedule"]["verdict"], Value::Null);
@@ -648,8 +653,8 @@ async fn a_refused_schedule_is_created_again_by_put() {
     );
 }
 
-/// docs/scheduling.md "Life cycle": suspend/resume/terminate replace `State` (Add when the
-/// definition had none: facts §4.5, Replace never creates); the state moves on the 200.
+/// docs/scheduling.md "Life cycle": suspend/resume/terminate replace `State` (the device
+/// creates it when it adopts the schedule); the state moves on the 200.
 #[tokio::test]
 async fn state_changes_write_the_state_leaf() {
     let api = Api::new();

@@ -8,6 +8,10 @@
 //! group's commands use a short form, `;`-separated: `Get ./X`, `Replace ./X = v`,
 //! `Add ./X = v`, `Delete ./X`, `Exec ./X` or `Exec ./X = data`; a row `group NAME` has the
 //! value `CONDITION => COMMANDS`.
+//!
+//! A schedule's node is named after the scenario and the step's name (`SCHED-001`, `report`
+//! → `./Schedule/sched-001-report`), so scenarios sharing a server under test or a device
+//! never meet each other's schedules.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +56,11 @@ pub(super) fn defs() -> Vec<Def> {
         ),
         def!(
             Then,
+            r#"the client answers the (create|suspend|resume|terminate|delete) of the schedule "([^"]*)" with (\d+(?: or \d+)*)"#,
+            answers
+        ),
+        def!(
+            Then,
             r#"the client's report of the schedule "([^"]*)" contains "([^"]*)""#,
             report_contains
         ),
@@ -81,6 +90,11 @@ pub(super) fn defs() -> Vec<Def> {
             server_keeps
         ),
     ]
+}
+
+/// The node name of the scenario's schedule `name` (see the module documentation).
+fn node_name(w: &DmWorld, name: &str) -> String {
+    format!("{}-{name}", w.id.to_ascii_lowercase())
 }
 
 /// Run an action on the client that may open sessions (moving the clock), and keep them.
@@ -231,7 +245,7 @@ fn definition(name: &str, c: &Context) -> Result<ScheduleDefinition, Why> {
 /// The server creates a schedule (docs/scheduling.md "Life cycle"): a job with the Add of
 /// `./Schedule/<name>`, sent in the device's next session.
 async fn create(w: &mut DmWorld, c: &Context) -> StepResult {
-    let def = definition(arg(c, 1), c)?;
+    let def = definition(&node_name(w, arg(c, 1)), c)?;
     let server = w.server.as_ref().ok_or_else(|| {
         Why::Error("create a schedule after `the client has an account on the server`".into())
     })?;
@@ -244,7 +258,7 @@ async fn create(w: &mut DmWorld, c: &Context) -> StepResult {
 }
 
 async fn control(w: &mut DmWorld, c: &Context) -> StepResult {
-    let name = arg(c, 2).to_owned();
+    let name = node_name(w, arg(c, 2));
     let request = match arg(c, 1) {
         "suspends" => ScheduleRequest::State(&name, "suspended"),
         "resumes" => ScheduleRequest::State(&name, "active"),
@@ -260,6 +274,23 @@ async fn control(w: &mut DmWorld, c: &Context) -> StepResult {
         .await?;
     w.jobs.push(id);
     Ok(())
+}
+
+/// The client's status for the command a schedule request became (docs/scheduling.md
+/// "Verification", "Life cycle"): create → the TNDS Add on `./Schedule`; suspend, resume,
+/// terminate → the Replace of `State`; delete → the Delete of the schedule.
+async fn answers(w: &mut DmWorld, c: &Context) -> StepResult {
+    let node = format!("./Schedule/{}", node_name(w, arg(c, 2)));
+    let (cmd, target) = match arg(c, 1) {
+        "create" => ("Add", "./Schedule".to_owned()),
+        "delete" => ("Delete", node),
+        _ => ("Replace", format!("{node}/State")),
+    };
+    let want: Vec<u16> = arg(c, 3)
+        .split(" or ")
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    super::check::check_answer(w, Party::Client, cmd, Some(&target), &want)
 }
 
 /// One schedule report the client sent: (schedule name, its Data).
@@ -304,10 +335,10 @@ fn element(data: &str, name: &str) -> Option<String> {
 }
 
 async fn client_reports(w: &mut DmWorld, c: &Context) -> StepResult {
-    let (run, name, result) = (arg(c, 1), arg(c, 2), arg(c, 3));
+    let (run, name, result) = (arg(c, 1), node_name(w, arg(c, 2)), arg(c, 3));
     let got = reports(w);
     let found = got.iter().any(|(n, d)| {
-        n == name
+        *n == name
             && element(d, "Run").as_deref() == Some(run)
             && element(d, "ResultCode").as_deref() == Some(result)
     });
@@ -333,10 +364,10 @@ async fn client_reports(w: &mut DmWorld, c: &Context) -> StepResult {
 }
 
 async fn report_contains(w: &mut DmWorld, c: &Context) -> StepResult {
-    let (name, want) = (arg(c, 1), arg(c, 2));
+    let (name, want) = (node_name(w, arg(c, 1)), arg(c, 2));
     let got: Vec<String> = reports(w)
         .into_iter()
-        .filter(|(n, _)| n == name)
+        .filter(|(n, _)| *n == name)
         .map(|(_, d)| d)
         .collect();
     if got.iter().any(|d| d.contains(want)) {
@@ -350,12 +381,12 @@ async fn report_contains(w: &mut DmWorld, c: &Context) -> StepResult {
 }
 
 async fn no_report(w: &mut DmWorld, c: &Context) -> StepResult {
-    let name = arg(c, 1);
+    let name = node_name(w, arg(c, 1));
     let after: u64 = arg(c, 2).parse().unwrap_or(0);
     let got: Vec<String> = reports(w)
         .into_iter()
         .filter(|(n, d)| {
-            n == name
+            *n == name
                 && element(d, "Run")
                     .and_then(|r| r.parse::<u64>().ok())
                     .unwrap_or(u64::MAX)
@@ -376,12 +407,12 @@ async fn no_report(w: &mut DmWorld, c: &Context) -> StepResult {
 
 /// DMRD-6.3.4.1-10: the server received and kept the device's report.
 async fn server_stores(w: &mut DmWorld, c: &Context) -> StepResult {
-    let (run, name, result) = (arg(c, 1), arg(c, 2), arg(c, 3));
+    let (run, name, result) = (arg(c, 1), node_name(w, arg(c, 2)), arg(c, 3));
     let server = w
         .server
         .as_ref()
         .ok_or_else(|| Why::Error("no server".into()))?;
-    let got = server.schedule_reports(&w.dev_id, name).await?;
+    let got = server.schedule_reports(&w.dev_id, &name).await?;
     let found = got.iter().any(|r| {
         r.run.map(|n| n.to_string()).as_deref() == Some(run)
             && r.result_code.map(|n| n.to_string()).as_deref() == Some(result)
@@ -402,12 +433,12 @@ async fn server_stores(w: &mut DmWorld, c: &Context) -> StepResult {
 /// DMRD-6.3.4-36: the server keeps each schedule's definition and state, and the device's
 /// verdict (docs/admin-api.md "Schedules").
 async fn server_keeps(w: &mut DmWorld, c: &Context) -> StepResult {
-    let (name, state, verdict) = (arg(c, 1), arg(c, 2), arg(c, 3));
+    let (name, state, verdict) = (node_name(w, arg(c, 1)), arg(c, 2), arg(c, 3));
     let server = w
         .server
         .as_ref()
         .ok_or_else(|| Why::Error("no server".into()))?;
-    let rec = server.schedule_record(&w.dev_id, name).await?;
+    let rec = server.schedule_record(&w.dev_id, &name).await?;
     let got_state = serde_json::to_value(rec.state)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -415,7 +446,7 @@ async fn server_keeps(w: &mut DmWorld, c: &Context) -> StepResult {
     let got_verdict = rec.verdict.map(|v| v.to_string()).unwrap_or_default();
     let same_def = w
         .schedules
-        .get(name)
+        .get(&name)
         .is_none_or(|d| d.commands == rec.definition.commands && d.every == rec.definition.every);
     if got_state == state && (verdict.is_empty() || got_verdict == verdict) && same_def {
         Ok(())
@@ -437,7 +468,7 @@ async fn server_keeps(w: &mut DmWorld, c: &Context) -> StepResult {
 /// Server role: what the tester device holds after the server's jobs.
 async fn client_holds(w: &mut DmWorld, c: &Context) -> StepResult {
     super::setup::only(w, Role::Server, "the client holds the schedule")?;
-    let (name, want) = (arg(c, 1), arg(c, 2));
+    let (name, want) = (node_name(w, arg(c, 1)), arg(c, 2));
     let Some(ClientSide::Tester(t)) = &w.client else {
         return Err(Why::Error("no tester device".into()));
     };
@@ -457,7 +488,7 @@ async fn client_holds(w: &mut DmWorld, c: &Context) -> StepResult {
 /// would after running the schedule (docs/scheduling.md "Reports").
 async fn tester_reports(w: &mut DmWorld, c: &Context) -> StepResult {
     super::setup::only(w, Role::Server, "the client reports a run itself")?;
-    let (run, name, result) = (arg(c, 1), arg(c, 2), arg(c, 3));
+    let (run, name, result) = (arg(c, 1), node_name(w, arg(c, 2)), arg(c, 3));
     let data = format!(
         "<Report><ResultCode>{result}</ResultCode><Run>{run}</Run><Time>20261203T120000Z</Time>\
          <Results></Results><Statuses></Statuses></Report>"
