@@ -72,6 +72,7 @@ fn the_schedule_mo_has_the_documented_nodes() {
         "./Schedule//Prompt",
         "./Schedule//State",
         "./Schedule//Verification",
+        "./Schedule//Owner",
         "./Schedule//Next",
         "./Schedule//Last",
         "./Schedule//Last/Time",
@@ -87,6 +88,7 @@ fn the_schedule_mo_has_the_documented_nodes() {
 #[rstest]
 #[case("./Schedule//Verification", Format::Int, false)]
 #[case("./Schedule//Next", Format::Chr, false)]
+#[case("./Schedule//Owner", Format::Chr, false)]
 #[case("./Schedule//Last/Count", Format::Int, false)]
 #[case("./Schedule//Last/Observed", Format::Chr, false)]
 #[case("./Schedule//Trigger/Every", Format::Int, true)]

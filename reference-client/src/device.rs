@@ -226,6 +226,8 @@ pub struct Device {
     jobs: Queue,
     /// The UI policy as the schedule validator sees it (`Prompt = create`).
     policy: crate::schedule::PolicyCell,
+    /// The tree changes under `./Schedule` (who added a schedule, changed triggers).
+    schedule_events: Option<dm_tree::SubscriptionId>,
     _lock: File,
 }
 
@@ -445,9 +447,11 @@ impl Device {
             backup::install(&mut tree, &profile.backup, queue.clone())?;
         }
         let policy: schedule::PolicyCell = Arc::new(std::sync::Mutex::new(state.ui.clone()));
-        if profile.schedule.enabled {
-            schedule::install(&mut tree, policy.clone())?;
-        }
+        let schedule_events = if profile.schedule.enabled {
+            Some(schedule::install(&mut tree, policy.clone())?)
+        } else {
+            None
+        };
         Ok(Device {
             dir: dir.to_owned(),
             profile,
@@ -456,6 +460,7 @@ impl Device {
             clock,
             jobs: queue,
             policy,
+            schedule_events,
             _lock: lock,
         })
     }
@@ -505,26 +510,14 @@ impl Device {
     }
 
     fn save_state(&mut self) -> Result<(), DeviceError> {
-        if let Ok(q) = self.jobs.lock() {
-            self.state.scomo = q.clone();
-        }
-        let json = serde_json::to_vec_pretty(&self.state).map_err(|e| DeviceError::BadState {
-            path: self.dir.join("state.json"),
-            message: e.to_string(),
-        })?;
-        write_atomically(&self.dir.join("state.json"), &json)
+        write_state(&self.dir, &mut self.state, &self.jobs)
     }
 
     /// Persist what must survive a restart besides the tree: the UI answers left and the
     /// asynchronous Exec completions not yet reported (facts §3.5). Sessions call it; call it
     /// after completing an Exec outside a session.
     pub fn save_pending(&mut self) -> Result<(), DeviceError> {
-        let pending = self.tree.take_completions();
-        self.state.completions = pending.iter().map(StoredCompletion::from).collect();
-        for c in pending {
-            self.tree.complete_exec(c);
-        }
-        self.save_state()
+        write_pending(&mut self.tree, &self.dir, &mut self.state, &self.jobs)
     }
 
     /// The device's time (Unix seconds): the simulated clock when one is set.
@@ -555,18 +548,26 @@ impl Device {
     /// Check the schedules (docs/scheduling.md "Triggers and runs"): adopt new ones, run the
     /// due ones and queue their reports; the reports and the tree are durable when it
     /// returns. Nothing happens when the profile has no `[schedule] enabled`.
-    pub fn run_schedules(&mut self) -> Result<Vec<schedule::ScheduleRun>, DeviceError> {
-        if !self.profile.schedule.enabled {
-            return Ok(Vec::new());
-        }
+    pub fn run_schedules(&mut self) -> Result<schedule::TickOutcome, DeviceError> {
+        let Some(sub) = self
+            .schedule_events
+            .filter(|_| self.profile.schedule.enabled)
+        else {
+            return Ok(schedule::TickOutcome::default());
+        };
         let faults = schedule::ScheduleFaults {
             skip_rights: self.profile.faults.skip_schedule_rights,
             report_early: self.profile.faults.report_early,
         };
         let now = self.now();
-        let runs = schedule::tick(&mut self.tree, now, &self.state.ui, faults)?;
+        let events = self.tree.take_events(sub);
+        let policy = self.state.ui.clone();
+        let (dir, state, jobs) = (&self.dir, &mut self.state, &self.jobs);
+        let mut persist =
+            |tree: &mut Tree| write_pending(tree, dir, state, jobs).map_err(|e| e.to_string());
+        let outcome = schedule::tick(&mut self.tree, now, &policy, faults, events, &mut persist);
         self.save_pending()?;
-        Ok(runs)
+        Ok(outcome)
     }
 
     /// Operations (SCOMO, backup MO) accepted and not performed yet, oldest first.
@@ -779,6 +780,33 @@ impl Device {
             ui_events: hooks.take_events(),
         })
     }
+}
+
+/// Write `state.json` (atomically): the run-time state and the operation queue.
+fn write_state(dir: &Path, state: &mut RunState, jobs: &Queue) -> Result<(), DeviceError> {
+    if let Ok(q) = jobs.lock() {
+        state.scomo = q.clone();
+    }
+    let json = serde_json::to_vec_pretty(&*state).map_err(|e| DeviceError::BadState {
+        path: dir.join("state.json"),
+        message: e.to_string(),
+    })?;
+    write_atomically(&dir.join("state.json"), &json)
+}
+
+/// [`Device::save_pending`] on the parts of a device.
+fn write_pending(
+    tree: &mut Tree,
+    dir: &Path,
+    state: &mut RunState,
+    jobs: &Queue,
+) -> Result<(), DeviceError> {
+    let pending = tree.take_completions();
+    state.completions = pending.iter().map(StoredCompletion::from).collect();
+    for c in pending {
+        tree.complete_exec(c);
+    }
+    write_state(dir, state, jobs)
 }
 
 fn random_seed() -> u64 {

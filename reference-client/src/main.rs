@@ -317,17 +317,20 @@ fn clock(t: &Talk, cmd: ClockCommand) -> Result<(), Failure> {
     }
     println!("clock {}", dm_tree::format_tstamp(dev.now()));
     let rt = runtime()?;
-    let (runs, reports) = rt.block_on(runner::run_schedules_and_report(&mut dev, t.seed))?;
-    print_schedule_runs(&runs);
+    let (outcome, reports) = rt.block_on(runner::run_schedules_and_report(&mut dev, t.seed))?;
+    print_schedule_runs(&outcome);
     report_sessions(t, &reports, Ok(()))
 }
 
-fn print_schedule_runs(runs: &[dm_client::schedule::ScheduleRun]) {
-    for r in runs {
+fn print_schedule_runs(outcome: &dm_client::schedule::TickOutcome) {
+    for r in &outcome.runs {
         println!(
             "schedule {} run {} at {}: result {} (report: {})",
             r.name, r.run, r.time, r.result, r.report_mode
         );
+    }
+    for (name, e) in &outcome.errors {
+        eprintln!("dm-client: schedule {name}: {e}");
     }
 }
 
@@ -373,8 +376,8 @@ fn talk(t: &Talk, alerts: Vec<dm_protocol::model::Alert>) -> Result<(), Failure>
     print_operations(&ops);
     let outcome = report_sessions(t, &reports, first);
     // Schedules the session added or triggered (docs/scheduling.md "Triggers and runs").
-    let (runs, reports) = rt.block_on(runner::run_schedules_and_report(&mut dev, t.seed))?;
-    print_schedule_runs(&runs);
+    let (schedules, reports) = rt.block_on(runner::run_schedules_and_report(&mut dev, t.seed))?;
+    print_schedule_runs(&schedules);
     report_sessions(t, &reports, outcome)
 }
 
@@ -441,7 +444,10 @@ fn serve(state: &std::path::Path, opts: RunOptions) -> Result<(), Failure> {
         RunEvent::TraceFailed(e) => eprintln!("dm-client: {e}"),
         RunEvent::Operation(o) => print_operations(std::slice::from_ref(&*o)),
         RunEvent::OperationsFailed(e) => eprintln!("dm-client: asynchronous operations: {e}"),
-        RunEvent::Schedule(r) => print_schedule_runs(std::slice::from_ref(&*r)),
+        RunEvent::Schedule(r) => println!(
+            "schedule {} run {} at {}: result {} (report: {})",
+            r.name, r.run, r.time, r.result, r.report_mode
+        ),
         RunEvent::SchedulesFailed(e) => eprintln!("dm-client: schedules: {e}"),
         RunEvent::SessionFailed {
             notification: n,

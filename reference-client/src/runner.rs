@@ -229,9 +229,17 @@ pub async fn run(
 /// Check the schedules and report their runs, telling `events`.
 async fn schedules(dev: &mut Device, opts: &RunOptions, events: &mut impl FnMut(RunEvent)) {
     match run_schedules_and_report(dev, opts.seed).await {
-        Ok((runs, reports)) => {
-            for r in runs {
+        Ok((outcome, reports)) => {
+            for r in outcome.runs {
                 events(RunEvent::Schedule(Box::new(r)));
+            }
+            for (name, e) in outcome.errors {
+                events(RunEvent::SchedulesFailed(DeviceError::Tree(
+                    dm_tree::TreeError::Failed {
+                        uri: format!("{}/{name}", crate::schedule::ROOT),
+                        reason: e.to_string(),
+                    },
+                )));
             }
             for r in reports {
                 if let Some(path) = &opts.trace {
@@ -252,24 +260,35 @@ async fn schedules(dev: &mut Device, opts: &RunOptions, events: &mut impl FnMut(
 pub async fn run_schedules_and_report(
     dev: &mut Device,
     seed: Option<u64>,
-) -> Result<(Vec<crate::schedule::ScheduleRun>, Vec<SessionReport>), DeviceError> {
-    let runs = dev.run_schedules()?;
+) -> Result<(crate::schedule::TickOutcome, Vec<SessionReport>), DeviceError> {
+    let outcome = dev.run_schedules()?;
     let mut servers: Vec<Option<String>> = Vec::new();
-    for r in runs.iter().filter(|r| r.report_mode == "alert") {
+    for r in outcome.runs.iter().filter(|r| r.report_mode == "alert") {
         if !servers.contains(&r.server) {
             servers.push(r.server.clone());
         }
     }
     let mut reports = Vec::new();
+    let mut first_error = None;
     for server in servers {
         let req = SessionRequest {
             account: server,
             seed,
             ..SessionRequest::default()
         };
-        reports.push(dev.run_session(req).await?);
+        // One server that cannot be reached does not hold back the others' reports; its
+        // reports stay queued for its next session (at least once).
+        match dev.run_session(req).await {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
     }
-    Ok((runs, reports))
+    match first_error {
+        Some(e) if reports.is_empty() => Err(e),
+        _ => Ok((outcome, reports)),
+    }
 }
 
 /// Perform the device's pending operations (SCOMO, backup MO), then open one

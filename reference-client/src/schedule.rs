@@ -17,8 +17,8 @@ use dm_protocol::tnds::Format;
 use dm_protocol::uri::{NodeUri, Property};
 use dm_tree::standard::put_leaf;
 use dm_tree::{
-    format_tstamp, parse_tstamp, ChangeCommand, Completion, NewNode, NoHooks, NodeKind, Principal,
-    Processor, ProposedChange, Tree, TreeError,
+    format_tstamp, parse_tstamp, ChangeCommand, ChangeEvent, ChangeKind, Completion, NewNode,
+    NoHooks, NodeKind, Principal, Processor, ProposedChange, SubscriptionId, Tree, TreeError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -67,18 +67,31 @@ fn uri(s: &str) -> Result<NodeUri, TreeError> {
     })
 }
 
-/// Create `./Schedule` (once) and register the validator (at every open: code, not tree
-/// content).
-pub fn install(tree: &mut Tree, policy: PolicyCell) -> Result<(), TreeError> {
+/// Load the DDF (docs/mo/schedule.ddf.xml: device-set leaves are Get only), create
+/// `./Schedule` (once), register the validator and subscribe to the changes under it (who
+/// added each schedule, changed triggers; give the id to [`tick`]). At every open: code, not
+/// tree content.
+pub fn install(tree: &mut Tree, policy: PolicyCell) -> Result<SubscriptionId, TreeError> {
+    let doc = dm_protocol::tnds::TndsDocument::parse_xml(DDF.as_bytes()).map_err(|e| {
+        TreeError::Failed {
+            uri: ROOT.into(),
+            reason: format!("the schedule DDF does not parse: {e}"),
+        }
+    })?;
+    tree.load_ddf(&doc.tree).map_err(|e| TreeError::Failed {
+        uri: ROOT.into(),
+        reason: format!("the schedule DDF does not load: {e}"),
+    })?;
     let root = uri(ROOT)?;
     if !tree.exists(&root) {
         tree.add(&Principal::Local, ROOT, NewNode::interior().typed(MO_TYPE))?;
         tree.replace_prop(&Principal::Local, ROOT, Property::Acl, ACL_ROOT)?;
     }
-    tree.register_validator(root, move |tree: &Tree, change: &ProposedChange<'_>| {
-        verify_change(tree, change, &policy)
-    });
-    Ok(())
+    tree.register_validator(
+        root.clone(),
+        move |tree: &Tree, change: &ProposedChange<'_>| verify_change(tree, change, &policy),
+    );
+    Ok(tree.subscribe(root))
 }
 
 /// Remove every schedule (the `forget_schedules` fault: a device that loses them at restart).
@@ -152,6 +165,13 @@ fn verify_change(
                 .map_err(|e| bad(change.uri, format!("not a node URI: {e}")))?;
             need(tree, change.by, &watched, AclCommand::Get)
         }
+        ["Trigger", "Every"] | ["End", "Count"] => match text.parse::<u32>() {
+            Ok(n) if n <= i32::MAX as u32 => Ok(()),
+            _ => Err(bad(
+                change.uri,
+                format!("{text:?} is not a whole number from 0 to 2147483647"),
+            )),
+        },
         ["Trigger", "At"] | ["End", "Until"] => parse_tstamp(text).map(|_| ()).ok_or_else(|| {
             bad(
                 change.uri,
@@ -249,7 +269,19 @@ pub fn check_commands(tree: &Tree, who: &Principal, cmds: &[Command]) -> Result<
                 });
             };
             let t = uri(t)?;
-            // Add: the right on the nearest existing ancestor of the new node (facts §4.4).
+            if t.segments().first().is_some_and(|s| s == "Schedule") {
+                // A schedule may not create, change or run schedules (docs/scheduling.md).
+                return Err(unsupported(format!(
+                    "a scheduled {} on {t}: schedules cannot act on ./Schedule",
+                    cmd.name()
+                )));
+            }
+            // Add (and Copy to a new node): the right on the nearest existing ancestor of the
+            // new node (facts §4.4).
+            let right = match (cmd, tree.exists(&t)) {
+                (Command::Copy(_), false) => AclCommand::Add,
+                _ => right,
+            };
             let at = match right {
                 AclCommand::Add => t.parent().unwrap_or(t),
                 _ => t,
@@ -388,8 +420,21 @@ pub struct ScheduleRun {
     pub report: String,
 }
 
-/// The creator of `./Schedule/<name>`: the server its ACL names (facts §4.4 creator ACL).
+/// What a tick did.
+#[derive(Debug, Default)]
+pub struct TickOutcome {
+    /// The runs, in schedule name order.
+    pub runs: Vec<ScheduleRun>,
+    /// Schedules that could not be checked or recorded, with why; the others went on.
+    pub errors: Vec<(String, TreeError)>,
+}
+
+/// The server that created `./Schedule/<name>`: the device-set `Owner` leaf, else the
+/// server its creator ACL names (facts §4.4).
 fn creator(tree: &Tree, at: &str) -> Option<String> {
+    if let Some(o) = value(tree, &format!("{at}/Owner")) {
+        return Some(o);
+    }
     let info = tree.info(&NodeUri::parse(at).ok()?)?;
     let acl = Acl::parse(&info.acl).ok()?;
     for cmd in [AclCommand::Replace, AclCommand::Delete, AclCommand::Add] {
@@ -413,7 +458,7 @@ fn ensure_interior(tree: &mut Tree, at: &str) -> Result<(), TreeError> {
     Ok(())
 }
 
-/// The next timed due time after `now` for a schedule starting at `start` with period `every`.
+/// The first `start + k*every` after `now` (k ≥ 0), or `start` while it is ahead.
 fn next_after(start: u64, every: u64, now: u64) -> Option<u64> {
     if every == 0 {
         return None;
@@ -422,7 +467,7 @@ fn next_after(start: u64, every: u64, now: u64) -> Option<u64> {
         return Some(start);
     }
     let k = (now - start) / every + 1;
-    Some(start + k * every)
+    Some(start.saturating_add(k.saturating_mul(every)))
 }
 
 /// What the device knows of one schedule at a tick.
@@ -459,9 +504,24 @@ impl Entry {
         }
     }
 
-    /// `Last/Observed` now: the OnChange node's value or the When condition's truth.
+    /// The first timed due time from `now` on (a trigger just set or changed).
+    fn first_due(&self, now: u64) -> Option<u64> {
+        match self.start {
+            Some(s) if s >= now || self.every == 0 => Some(s),
+            Some(s) => next_after(s, self.every, now),
+            None if self.every > 0 => Some(now.saturating_add(self.every)),
+            None => None,
+        }
+    }
+
+    /// `Last/Observed` now: the OnChange node's value (when the creator may read it, facts
+    /// §4.4) or the When condition's truth.
     fn observed(&self, tree: &Tree) -> Option<String> {
         if let Some(w) = &self.on_change {
+            let node = NodeUri::parse(w).ok()?;
+            if self.server.is_none() || !tree.may(&self.who(), &node, AclCommand::Get) {
+                return None;
+            }
             return Some(tree.value_str(w).unwrap_or_default());
         }
         self.when
@@ -470,124 +530,252 @@ impl Entry {
     }
 }
 
+/// What the server changes since the last tick mean for the schedules: who added each new
+/// one, and which had their trigger changed (docs/scheduling.md "Life cycle").
+#[derive(Default)]
+struct Changes {
+    owners: std::collections::BTreeMap<String, String>,
+    retriggered: std::collections::BTreeSet<String>,
+}
+
+fn changes(events: Vec<ChangeEvent>) -> Changes {
+    let mut c = Changes::default();
+    for ev in events {
+        let Principal::Server(server) = &ev.by else {
+            continue;
+        };
+        let segs = ev.uri.segments();
+        match (segs.get(1), segs.get(2), segs.len(), &ev.kind) {
+            (Some(name), _, 2, ChangeKind::Added) => {
+                c.owners.insert(name.clone(), server.clone());
+            }
+            (Some(name), Some(t), _, _) if t == "Trigger" => {
+                c.retriggered.insert(name.clone());
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
 /// Adopt the schedules added since the last tick, then run every due one (docs/scheduling.md
-/// "Triggers and runs"). Each run's report is queued as a completion for its server unless
-/// its mode is `none`; the caller persists them ([`crate::device::Device::save_pending`]).
+/// "Triggers and runs"). Each run is persisted in three steps — the commands' effects, then
+/// its report (queued as a completion and handed to `persist`, which makes it durable), then
+/// `Last/*` and `Next` — so a crash repeats a run rather than losing its report (at least
+/// once). A schedule that cannot be handled is skipped and named in
+/// [`TickOutcome::errors`]; the others go on. `events` are the tree's change events under
+/// `./Schedule` since the last tick (subscription of [`install`]).
 pub fn tick(
     tree: &mut Tree,
     now: u64,
     policy: &UiPolicy,
     faults: ScheduleFaults,
-) -> Result<Vec<ScheduleRun>, TreeError> {
-    let mut runs = Vec::new();
+    events: Vec<ChangeEvent>,
+    persist: &mut dyn FnMut(&mut Tree) -> Result<(), String>,
+) -> TickOutcome {
+    let mut out = TickOutcome::default();
+    let changes = changes(events);
     for name in children(tree, ROOT) {
-        let at = format!("{ROOT}/{name}");
+        match tick_one(tree, &name, now, policy, faults, &changes, persist) {
+            Ok(Some(run)) => out.runs.push(run),
+            Ok(None) => {}
+            Err(e) => out.errors.push((name, e)),
+        }
+    }
+    out
+}
+
+fn tick_one(
+    tree: &mut Tree,
+    name: &str,
+    now: u64,
+    policy: &UiPolicy,
+    faults: ScheduleFaults,
+    changes: &Changes,
+    persist: &mut dyn FnMut(&mut Tree) -> Result<(), String>,
+) -> Result<Option<ScheduleRun>, TreeError> {
+    let at = format!("{ROOT}/{name}");
+    if value(tree, &format!("{at}/Verification")).is_none() {
+        adopt(tree, &at, changes.owners.get(name), now)?;
+        if !faults.report_early {
+            return Ok(None);
+        }
+    } else if changes.retriggered.contains(name) {
+        // docs/scheduling.md "Life cycle": a changed trigger recomputes Next.
         let e = Entry::read(tree, &at);
-        if value(tree, &format!("{at}/Verification")).is_none() {
-            adopt(tree, &e, now)?;
-            if !faults.report_early {
-                continue;
-            }
-        }
-        let state = value(tree, &format!("{at}/State")).unwrap_or_else(|| "active".into());
-        if state != "active" {
-            continue;
-        }
-        if let Some(until) = value(tree, &format!("{at}/End/Until")).and_then(|t| parse_tstamp(&t))
-        {
-            if now >= until {
-                put_leaf(tree, &format!("{at}/State"), "terminated", Format::Chr)?;
-                continue;
-            }
-        }
-        if !(faults.report_early || due(tree, &e, now)?) {
-            continue;
-        }
-        let run = run(tree, &e, &name, now, policy, faults)?;
-        let count = int(tree, &format!("{at}/End/Count")).unwrap_or(0);
-        if count > 0 && run.run >= count {
+        set_next(tree, &at, e.first_due(now))?;
+    }
+    let e = Entry::read(tree, &at);
+    let state = value(tree, &format!("{at}/State")).unwrap_or_else(|| "active".into());
+    if state != "active" {
+        return Ok(None);
+    }
+    if let Some(until) = value(tree, &format!("{at}/End/Until")).and_then(|t| parse_tstamp(&t)) {
+        if now >= until {
             put_leaf(tree, &format!("{at}/State"), "terminated", Format::Chr)?;
+            return Ok(None);
         }
-        if run.report_mode != "none" {
-            tree.complete_exec(Completion {
-                correlator: None,
-                source: uri(&at)?,
-                alert_type: ALERT_TYPE.into(),
-                format: "xml".into(),
-                mark: None,
-                data: run.report.clone(),
-                server: run.server.clone(),
-            });
-        }
-        runs.push(run);
     }
-    Ok(runs)
+    let due = due(tree, &e, now);
+    if !(faults.report_early || due.run) {
+        // Nothing runs, but the observation moves on (When edges, OnChange values).
+        record_progress(tree, &at, &due, None)?;
+        return Ok(None);
+    }
+    let run = run(tree, &e, name, now, policy, faults)?;
+    if run.report_mode != "none" {
+        tree.complete_exec(Completion {
+            correlator: None,
+            source: uri(&at)?,
+            alert_type: ALERT_TYPE.into(),
+            format: "xml".into(),
+            mark: None,
+            data: run.report.clone(),
+            server: run.server.clone(),
+        });
+    }
+    persist(tree).map_err(|reason| TreeError::Failed {
+        uri: at.clone(),
+        reason: format!("the run's report could not be kept: {reason}"),
+    })?;
+    record_progress(tree, &at, &due, Some(&run))?;
+    let count = int(tree, &format!("{at}/End/Count")).unwrap_or(0);
+    if count > 0 && run.run >= count {
+        put_leaf(tree, &format!("{at}/State"), "terminated", Format::Chr)?;
+    }
+    Ok(Some(run))
 }
 
-/// Mark a new schedule accepted and record where it starts.
-fn adopt(tree: &mut Tree, e: &Entry, now: u64) -> Result<(), TreeError> {
-    let at = &e.at;
-    put_leaf(tree, &format!("{at}/Verification"), "200", Format::Int)?;
-    if value(tree, &format!("{at}/State")).is_none() {
-        // Present from now on, so the server can Replace it (docs/scheduling.md "Life cycle").
-        put_leaf(tree, &format!("{at}/State"), "active", Format::Chr)?;
+fn set_next(tree: &mut Tree, at: &str, next: Option<u64>) -> Result<(), TreeError> {
+    let node = format!("{at}/Next");
+    match next {
+        Some(n) => put_leaf(tree, &node, &format_tstamp(n), Format::Chr),
+        None if tree.exists(&uri(&node)?) => tree.delete(&Principal::Local, &node),
+        None => Ok(()),
     }
-    ensure_interior(tree, &format!("{at}/Last"))?;
-    put_leaf(tree, &format!("{at}/Last/Count"), "0", Format::Int)?;
-    if e.timed() {
-        let next = e.start.unwrap_or(now + e.every);
-        put_leaf(
-            tree,
-            &format!("{at}/Next"),
-            &format_tstamp(next),
-            Format::Chr,
-        )?;
-    }
-    if let Some(o) = e.observed(tree) {
-        put_leaf(tree, &format!("{at}/Last/Observed"), &o, Format::Chr)?;
-    }
-    Ok(())
 }
 
-/// Whether the schedule is due now; moves `Next` and `Last/Observed` along.
-fn due(tree: &mut Tree, e: &Entry, now: u64) -> Result<bool, TreeError> {
-    let at = &e.at;
-    let guard = |tree: &Tree| e.when.as_ref().is_none_or(|c| c.holds_in(tree, &e.who()));
-    if e.timed() {
-        let next = value(tree, &format!("{at}/Next")).and_then(|t| parse_tstamp(&t));
-        let Some(next) = next else {
-            return Ok(false); // a one-off that already ran
-        };
-        if now < next {
-            return Ok(false);
+/// Mark a new schedule accepted: its owner (the server that added it, from the change
+/// events, else its creator ACL), `Verification`, `State`, `Next`, `Last/*`; the owner may
+/// read the whole schedule (the creator ACL of facts §4.4 has no Get).
+fn adopt(tree: &mut Tree, at: &str, added_by: Option<&String>, now: u64) -> Result<(), TreeError> {
+    let owner = added_by.cloned().or_else(|| creator(tree, at));
+    tree.atomically(|tree| {
+        if let Some(o) = &owner {
+            put_leaf(tree, &format!("{at}/Owner"), o, Format::Chr)?;
+            tree.replace_prop(
+                &Principal::Local,
+                at,
+                Property::Acl,
+                &format!("Add={o}&Delete={o}&Get={o}&Replace={o}"),
+            )?;
         }
-        let start = e.start.unwrap_or(next);
-        match next_after(start, e.every, now) {
-            Some(n) => put_leaf(tree, &format!("{at}/Next"), &format_tstamp(n), Format::Chr)?,
-            None => {
-                tree.delete(&Principal::Local, &format!("{at}/Next"))?;
-            }
+        put_leaf(tree, &format!("{at}/Verification"), "200", Format::Int)?;
+        if value(tree, &format!("{at}/State")).is_none() {
+            // Present from now on, so the server can Replace it (docs/scheduling.md).
+            put_leaf(tree, &format!("{at}/State"), "active", Format::Chr)?;
         }
-        return Ok(guard(tree));
-    }
-    let Some(now_seen) = e.observed(tree) else {
-        return Ok(false); // no trigger: never runs
-    };
-    let seen_at = format!("{at}/Last/Observed");
-    let before = tree.value_str(&seen_at);
-    if before.as_deref() == Some(now_seen.as_str()) {
-        return Ok(false);
-    }
-    ensure_interior(tree, &format!("{at}/Last"))?;
-    put_leaf(tree, &seen_at, &now_seen, Format::Chr)?;
-    Ok(if e.on_change.is_some() {
-        guard(tree)
-    } else {
-        now_seen == "true"
+        ensure_interior(tree, &format!("{at}/Last"))?;
+        put_leaf(tree, &format!("{at}/Last/Count"), "0", Format::Int)?;
+        let e = Entry::read(tree, at);
+        if e.timed() {
+            set_next(tree, at, e.first_due(now))?;
+        }
+        if let Some(o) = e.observed(tree) {
+            put_leaf(tree, &format!("{at}/Last/Observed"), &o, Format::Chr)?;
+        }
+        Ok(())
     })
 }
 
-/// Perform one run and record it in `Last/*`.
+/// Whether a schedule is due, and the progress to record once it ran (or did not).
+struct Due {
+    run: bool,
+    /// The new `Next` (timed schedules whose time came).
+    next: Option<Option<u64>>,
+    /// The new `Last/Observed`.
+    observed: Option<String>,
+}
+
+fn due(tree: &Tree, e: &Entry, now: u64) -> Due {
+    let guard = || e.when.as_ref().is_none_or(|c| c.holds_in(tree, &e.who()));
+    let none = Due {
+        run: false,
+        next: None,
+        observed: None,
+    };
+    if e.timed() {
+        let next = value(tree, &format!("{}/Next", e.at)).and_then(|t| parse_tstamp(&t));
+        let Some(next) = next else {
+            return none; // a one-off that already ran
+        };
+        if now < next {
+            return none;
+        }
+        let start = e.start.unwrap_or(next);
+        return Due {
+            run: guard(),
+            next: Some(next_after(start, e.every, now)),
+            observed: None,
+        };
+    }
+    let Some(now_seen) = e.observed(tree) else {
+        return none; // no usable trigger: never runs
+    };
+    let before = tree.value_str(&format!("{}/Last/Observed", e.at));
+    if before.as_deref() == Some(now_seen.as_str()) {
+        return none;
+    }
+    let run = if e.on_change.is_some() {
+        guard()
+    } else {
+        now_seen == "true"
+    };
+    Due {
+        run,
+        next: None,
+        observed: Some(now_seen),
+    }
+}
+
+/// Write `Next`, `Last/Observed` and (after a run) `Last/Time|Result|Count`, all or nothing.
+fn record_progress(
+    tree: &mut Tree,
+    at: &str,
+    due: &Due,
+    run: Option<&ScheduleRun>,
+) -> Result<(), TreeError> {
+    if due.next.is_none() && due.observed.is_none() && run.is_none() {
+        return Ok(());
+    }
+    tree.atomically(|tree| {
+        if let Some(next) = due.next {
+            set_next(tree, at, next)?;
+        }
+        ensure_interior(tree, &format!("{at}/Last"))?;
+        if let Some(o) = &due.observed {
+            put_leaf(tree, &format!("{at}/Last/Observed"), o, Format::Chr)?;
+        }
+        if let Some(r) = run {
+            put_leaf(tree, &format!("{at}/Last/Time"), &r.time, Format::Chr)?;
+            put_leaf(
+                tree,
+                &format!("{at}/Last/Result"),
+                &r.result.to_string(),
+                Format::Int,
+            )?;
+            put_leaf(
+                tree,
+                &format!("{at}/Last/Count"),
+                &r.run.to_string(),
+                Format::Int,
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Perform one run (the commands' effects are committed; its record is the caller's).
 fn run(
     tree: &mut Tree,
     e: &Entry,
@@ -597,12 +785,12 @@ fn run(
     faults: ScheduleFaults,
 ) -> Result<ScheduleRun, TreeError> {
     let at = &e.at;
-    let number = int(tree, &format!("{at}/Last/Count")).unwrap_or(0) + 1;
+    let number = int(tree, &format!("{at}/Last/Count"))
+        .unwrap_or(0)
+        .saturating_add(1);
     let mode = value(tree, &format!("{at}/Report/Mode")).unwrap_or_else(|| "alert".into());
     let commands = value(tree, &format!("{at}/Task/Commands"))
-        .map(|x| parse_commands(&x))
-        .transpose()
-        .unwrap_or_default()
+        .and_then(|x| parse_commands(&x).ok())
         .unwrap_or_default();
     let mut group: Option<(String, Vec<Command>)> = None;
     for g in children(tree, &format!("{at}/Task/Groups")) {
@@ -653,20 +841,6 @@ fn run(
         }
     };
     let time = format_tstamp(now);
-    ensure_interior(tree, &format!("{at}/Last"))?;
-    put_leaf(tree, &format!("{at}/Last/Time"), &time, Format::Chr)?;
-    put_leaf(
-        tree,
-        &format!("{at}/Last/Result"),
-        &result.to_string(),
-        Format::Int,
-    )?;
-    put_leaf(
-        tree,
-        &format!("{at}/Last/Count"),
-        &number.to_string(),
-        Format::Int,
-    )?;
     let mut report =
         format!("<Report><ResultCode>{result}</ResultCode><Run>{number}</Run><Time>{time}</Time>");
     if let Some((g, _)) = &group {

@@ -24,9 +24,28 @@ fn srv() -> Principal {
     Principal::server("srvA")
 }
 
+/// A device tree with its schedule subscription (derefs to the tree).
+struct Dev {
+    t: Tree,
+    sub: dm_tree::SubscriptionId,
+}
+
+impl std::ops::Deref for Dev {
+    type Target = Tree;
+    fn deref(&self) -> &Tree {
+        &self.t
+    }
+}
+
+impl std::ops::DerefMut for Dev {
+    fn deref_mut(&mut self) -> &mut Tree {
+        &mut self.t
+    }
+}
+
 /// A device tree with `./Vendor` (Volume, Battery, Mode, Secret) and `./Schedule`; srvA may
 /// Get and Replace everything in ./Vendor but Secret (no rights at all).
-fn tree(policy: UiPolicy) -> Tree {
+fn tree(policy: UiPolicy) -> Dev {
     let mut t = common::device("http://127.0.0.1:9/dm");
     let local = Principal::Local;
     t.add(&local, "./Vendor", NewNode::interior()).unwrap();
@@ -45,14 +64,9 @@ fn tree(policy: UiPolicy) -> Tree {
         .unwrap();
     t.replace_prop(&local, "./Vendor/Secret", Property::Acl, "Get=other")
         .unwrap();
-    t.load_ddf(
-        &dm_protocol::tnds::TndsDocument::parse_xml(schedule::DDF.as_bytes())
-            .unwrap()
-            .tree,
-    )
-    .unwrap();
-    schedule::install(&mut t, std::sync::Arc::new(std::sync::Mutex::new(policy))).unwrap();
-    t
+    let sub =
+        schedule::install(&mut t, std::sync::Arc::new(std::sync::Mutex::new(policy))).unwrap();
+    Dev { t, sub }
 }
 
 /// Create `./Schedule/<name>` as srvA with these leaves (relative path, value).
@@ -91,8 +105,20 @@ fn replace(uri: &str, v: &str) -> String {
     )
 }
 
-fn tick(t: &mut Tree, now: u64) -> Vec<schedule::ScheduleRun> {
-    schedule::tick(t, now, &UiPolicy::Headless, ScheduleFaults::default()).unwrap()
+fn tick_with(
+    d: &mut Dev,
+    now: u64,
+    policy: &UiPolicy,
+    faults: ScheduleFaults,
+) -> Vec<schedule::ScheduleRun> {
+    let events = d.t.take_events(d.sub);
+    let out = schedule::tick(&mut d.t, now, policy, faults, events, &mut |_| Ok(()));
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    out.runs
+}
+
+fn tick(d: &mut Dev, now: u64) -> Vec<schedule::ScheduleRun> {
+    tick_with(d, now, &UiPolicy::Headless, ScheduleFaults::default())
 }
 
 // docs/scheduling.md "Verification": the status of the Add is the device's verdict.
@@ -108,6 +134,10 @@ fn tick(t: &mut Tree, now: u64) -> Vec<schedule::ScheduleRun> {
 #[case::malformed_commands(vec![("Task/Commands", "<Get><CmdID>1</Get>".into())], StatusCode::UnsupportedMediaType)]
 #[case::malformed_time(vec![("Trigger/At", "tomorrow".into())], StatusCode::UnsupportedMediaType)]
 #[case::device_set_leaf(vec![("Verification", "200".into())], StatusCode::CommandNotAllowed)]
+#[case::owner_is_device_set(vec![("Owner", "srvB".into())], StatusCode::CommandNotAllowed)]
+#[case::period_out_of_range(vec![("Trigger/Every", "4294967295".into())], StatusCode::UnsupportedMediaType)]
+#[case::count_not_a_number(vec![("End/Count", "-1".into())], StatusCode::UnsupportedMediaType)]
+#[case::acts_on_schedules(vec![("Task/Commands", get("./Schedule"))], StatusCode::OptionalFeatureNotSupported)]
 fn verification(#[case] leaves: Vec<(&str, String)>, #[case] expected: StatusCode) {
     let mut t = tree(UiPolicy::Headless);
     let leaves: Vec<(&str, &str)> = leaves.iter().map(|(a, b)| (*a, b.as_str())).collect();
@@ -149,6 +179,44 @@ fn a_schedule_belongs_to_its_creator() {
     );
     t.replace(&srv(), "./Schedule/s/State", NewNode::leaf("suspended"))
         .unwrap();
+}
+
+// docs/scheduling.md "Life cycle": the owner is the server that added the schedule, it may
+// read the whole schedule (device-set leaves included), and a changed trigger recomputes Next.
+#[test]
+fn owner_reads_and_retriggers() {
+    let mut t = tree(UiPolicy::Headless);
+    create(
+        &mut t,
+        "o",
+        &[
+            ("Task/Commands", &get("./Vendor/Volume")),
+            ("Trigger/At", "20261203T130000Z"),
+        ],
+    )
+    .unwrap();
+    tick(&mut t, T0);
+    assert_eq!(t.value_str("./Schedule/o/Owner").as_deref(), Some("srvA"));
+    let got = t.get(&srv(), "./Schedule/o/Verification").map(|_| ());
+    assert!(got.is_ok(), "{got:?}");
+    assert!(t
+        .get(&Principal::server("srvB"), "./Schedule/o/Verification")
+        .is_err());
+    t.replace(
+        &srv(),
+        "./Schedule/o/Trigger/At",
+        NewNode::leaf("20261203T140000Z"),
+    )
+    .unwrap();
+    assert!(
+        tick(&mut t, T0 + 3600).is_empty(),
+        "the old time no longer counts"
+    );
+    assert_eq!(
+        t.value_str("./Schedule/o/Next").as_deref(),
+        Some("20261203T140000Z")
+    );
+    assert_eq!(tick(&mut t, T0 + 7200).len(), 1);
 }
 
 // Use case 5.6.1: a periodic Get, reported each period (no burst after a clock jump).
@@ -308,7 +376,7 @@ fn rights_are_checked_at_run_time(#[case] skip: bool, #[case] result: u32, #[cas
         skip_rights: skip,
         ..ScheduleFaults::default()
     };
-    let runs = schedule::tick(&mut t, T0 + 60, &UiPolicy::Headless, faults).unwrap();
+    let runs = tick_with(&mut t, T0 + 60, &UiPolicy::Headless, faults);
     assert_eq!(runs[0].result, result);
     assert_eq!(t.value_str("./Vendor/Volume").as_deref(), Some(volume));
 }
@@ -329,13 +397,12 @@ fn prompt_on_run() {
     )
     .unwrap();
     tick(&mut t, T0);
-    let runs = schedule::tick(
+    let runs = tick_with(
         &mut t,
         T0 + 60,
         &UiPolicy::Reject,
         ScheduleFaults::default(),
-    )
-    .unwrap();
+    );
     assert_eq!(runs[0].result, schedule::RESULT_REFUSED);
     assert_eq!(runs[0].report_mode, "batch");
     assert_eq!(t.value_str("./Vendor/Volume").as_deref(), Some("5"));
@@ -358,12 +425,7 @@ fn report_early_fault_runs_before_due() {
         report_early: true,
         ..ScheduleFaults::default()
     };
-    assert_eq!(
-        schedule::tick(&mut t, T0, &UiPolicy::Headless, early)
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(tick_with(&mut t, T0, &UiPolicy::Headless, early).len(), 1);
 }
 
 // ----- a whole device: persistence (DMRD-6.1.7-3) and the forget_schedules fault ----------
@@ -407,8 +469,13 @@ fn schedules_and_progress_survive_a_restart(#[case] faults: &str, #[case] kept: 
     )
     .unwrap();
     dev.run_schedules().unwrap(); // adopted
+    assert_eq!(
+        common::value(&dev, "./Schedule/k/Owner").as_deref(),
+        Some("srvA"),
+        "the change events name the server that added it"
+    );
     dev.advance_clock(60).unwrap();
-    assert_eq!(dev.run_schedules().unwrap().len(), 1);
+    assert_eq!(dev.run_schedules().unwrap().runs.len(), 1);
     drop(dev);
     let mut dev = Device::open(&state).unwrap();
     assert_eq!(dev.now(), T0 + 60, "the simulated clock is kept");
@@ -416,7 +483,7 @@ fn schedules_and_progress_survive_a_restart(#[case] faults: &str, #[case] kept: 
     if kept {
         assert_eq!(count.as_deref(), Some("1"));
         dev.advance_clock(60).unwrap();
-        let runs = dev.run_schedules().unwrap();
+        let runs = dev.run_schedules().unwrap().runs;
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].run, 2);
     } else {

@@ -481,7 +481,14 @@ pub fn modify_job(
 ) -> Result<Option<JobSpec>, InvalidSchedule> {
     validate(new)?;
     let base = node_uri(&new.name);
-    let (old_leaves, new_leaves) = (leaves(old), leaves(new));
+    // `State` exists on the device from adoption on (docs/scheduling.md "Life cycle"): it is
+    // only ever Replaced, and a definition without it leaves it as it is.
+    let without_state = |d: &ScheduleDefinition| {
+        let mut l = leaves(d);
+        l.remove("State");
+        l
+    };
+    let (old_leaves, new_leaves) = (without_state(old), without_state(new));
     let (old_dirs, new_dirs) = (interiors(&old_leaves), interiors(&new_leaves));
     let under = |path: &str, dirs: &BTreeSet<&String>| {
         dirs.iter().any(|d| path.starts_with(&format!("{d}/")))
@@ -524,6 +531,20 @@ pub fn modify_job(
         if !old_leaves.contains_key(path) {
             commands.push(command("Add", leaf_item(format!("{base}/{path}"), leaf)));
         }
+    }
+    if let Some(state) = new
+        .state
+        .as_deref()
+        .filter(|s| old.state.as_deref() != Some(*s))
+    {
+        let leaf = Leaf {
+            format: Format::Chr,
+            value: state.to_string(),
+        };
+        commands.push(command(
+            "Replace",
+            leaf_item(format!("{base}/State"), &leaf),
+        ));
     }
     if commands.is_empty() {
         return Ok(None);
@@ -719,6 +740,22 @@ mod tests {
         let r = parse_report(5, "1A", Some("not <xml"));
         assert_eq!(r.result_code, None);
         assert_eq!(r.data.as_deref(), Some("not <xml"));
+    }
+
+    #[test]
+    fn modify_only_ever_replaces_the_state_leaf() -> Result<(), InvalidSchedule> {
+        // docs/scheduling.md "Life cycle": the device creates State at adoption.
+        let mut with = def();
+        with.state = Some("suspended".into());
+        let text = serde_json::to_string(&modify_job(&def(), &with)?).unwrap_or_default();
+        assert!(
+            text.contains("\"Replace\"") && !text.contains("\"Add\""),
+            "{text}"
+        );
+        assert!(text.contains("./Schedule/r1/State"), "{text}");
+        // A PUT without `state` leaves the device's State alone: no Delete.
+        assert_eq!(modify_job(&with, &def())?, None);
+        Ok(())
     }
 
     #[test]

@@ -817,6 +817,8 @@ async fn report_alerts_are_stored_per_schedule() {
     let r = dm_server::schedules::REPORT_TYPE;
     for alert in [
         report_alert("./Schedule/r1", r, Some(data), 10),
+        // The same run delivered again (at least once): kept once.
+        report_alert("./Schedule/r1", r, Some(data), 10),
         report_alert("./Schedule/r1", r, Some("<Report><ResultCode>1425"), 11),
         report_alert(
             "./Schedule/ghost",
@@ -860,8 +862,8 @@ async fn report_alerts_are_stored_per_schedule() {
     );
     assert_eq!(
         api.store.alerts(DEV).unwrap().len(),
-        5,
-        "every alert is still an alert"
+        6,
+        "every alert is still an alert (the repeat too)"
     );
 }
 

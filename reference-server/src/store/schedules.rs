@@ -223,6 +223,30 @@ fn command_target(c: &dm_protocol::model::Command) -> Option<String> {
 /// Stores the schedule reports an alert carries (inside the caller's transaction): every
 /// item with Meta Type `urn:dmconf:at:schedule:1.0:Report` and Source `./Schedule/<x>`
 /// (docs/scheduling.md "Reports"), whether or not the server knows schedule `<x>`.
+/// Whether a report of the same run (same `Run` and `Time`) of this schedule is stored.
+fn is_repeat(
+    tx: &Transaction<'_>,
+    dev_id: &str,
+    name: &str,
+    report: &crate::schedules::ScheduleReport,
+) -> Result<bool, StoreError> {
+    let mut stmt = tx
+        .prepare("SELECT json FROM schedule_reports WHERE dev_id = ?1 AND name = ?2")
+        .map_err(StoreError::sql("read the schedule reports"))?;
+    let rows = stmt
+        .query_map(params![dev_id, name], |r| r.get::<_, String>(0))
+        .map_err(StoreError::sql("read the schedule reports"))?;
+    for row in rows {
+        let json = row.map_err(StoreError::sql("read the schedule reports"))?;
+        if let Ok(old) = serde_json::from_str::<crate::schedules::ScheduleReport>(&json) {
+            if old.run == report.run && old.time == report.time {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 pub(super) fn on_alert(tx: &Transaction<'_>, alert: &AlertRecord) -> Result<(), StoreError> {
     if alert.code != 1226 {
         return Ok(());
@@ -232,6 +256,11 @@ pub(super) fn on_alert(tx: &Transaction<'_>, alert: &AlertRecord) -> Result<(), 
             continue;
         };
         let report = parse_report(alert.at, &alert.session_id, item.data.as_deref());
+        if report.run.is_some() && is_repeat(tx, &alert.dev_id, &name, &report)? {
+            // Devices deliver reports at least once (docs/scheduling.md "Triggers and runs"):
+            // a second copy of a run already stored is acknowledged and not kept twice.
+            continue;
+        }
         tx.execute(
             "INSERT INTO schedule_reports (dev_id, name, json) VALUES (?1, ?2, ?3)",
             params![alert.dev_id, name, to_json("schedule report", &report)?],
