@@ -154,6 +154,19 @@ fn job_of(answer: &Value) -> Job {
     serde_json::from_value(answer["job"].clone()).unwrap()
 }
 
+/// Create `r1` and have the device accept it (Status 200 for the Add).
+async fn create_accepted(api: &Api) {
+    let created = api
+        .ok(
+            Method::POST,
+            "/devices/IMEI:1/schedules",
+            Some(r1()),
+            StatusCode::CREATED,
+        )
+        .await;
+    api.answer(job_of(&created).id, 200);
+}
+
 /// `(command, target)` of every command of a job.
 fn commands(job: &Job) -> Vec<(String, String)> {
     job.spec
@@ -503,15 +516,7 @@ async fn the_adds_status_is_the_verdict(
 #[tokio::test]
 async fn modify_sends_replace_add_and_delete_for_what_changed() {
     let api = Api::new();
-    let created = api
-        .ok(
-            Method::POST,
-            "/devices/IMEI:1/schedules",
-            Some(r1()),
-            StatusCode::CREATED,
-        )
-        .await;
-    api.answer(job_of(&created).id, 200);
+    create_accepted(&api).await;
     let new = json!({
         "commands": GET,
         "groups": [{"name": "high", "condition": "./Vendor/Battery > 80", "commands": SET}],
@@ -658,15 +663,7 @@ async fn a_refused_schedule_is_created_again_by_put() {
 #[tokio::test]
 async fn state_changes_write_the_state_leaf() {
     let api = Api::new();
-    let created = api
-        .ok(
-            Method::POST,
-            "/devices/IMEI:1/schedules",
-            Some(r1()),
-            StatusCode::CREATED,
-        )
-        .await;
-    api.answer(job_of(&created).id, 200);
+    create_accepted(&api).await;
     let path = "/devices/IMEI:1/schedules/r1/state";
     let answer = api
         .ok(
@@ -737,15 +734,7 @@ async fn state_changes_write_the_state_leaf() {
 #[tokio::test]
 async fn delete_sends_delete_and_the_200_marks_it_deleted() {
     let api = Api::new();
-    let created = api
-        .ok(
-            Method::POST,
-            "/devices/IMEI:1/schedules",
-            Some(r1()),
-            StatusCode::CREATED,
-        )
-        .await;
-    api.answer(job_of(&created).id, 200);
+    create_accepted(&api).await;
     let path = "/devices/IMEI:1/schedules/r1";
     let first = job_of(&api.ok(Method::DELETE, path, None, StatusCode::OK).await);
     assert_eq!(

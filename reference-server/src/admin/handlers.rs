@@ -147,21 +147,7 @@ where
                 return Err(not_on_device(&current));
             }
             let spec = crate::schedules::delete_job(&name).map_err(invalid_schedule)?;
-            let (schedule, job) = store.add_schedule_job(
-                &dev_id,
-                &name,
-                None,
-                &ScheduleAction::Delete,
-                &spec,
-                now,
-            )?;
-            Ok(json(
-                StatusCode::OK,
-                &ScheduleAnswer {
-                    schedule,
-                    job: Some(job),
-                },
-            ))
+            send_schedule_job(admin, &dev_id, &name, &ScheduleAction::Delete, &spec, now)
         }
         (Route::ScheduleState(dev_id, name), _) => {
             let current = store.schedule(&dev_id, &name)?;
@@ -171,21 +157,8 @@ where
             }
             let spec = crate::schedules::state_job(&current.definition, &r.state)
                 .map_err(invalid_schedule)?;
-            let (schedule, job) = store.add_schedule_job(
-                &dev_id,
-                &name,
-                None,
-                &ScheduleAction::State { state: r.state },
-                &spec,
-                now,
-            )?;
-            Ok(json(
-                StatusCode::OK,
-                &ScheduleAnswer {
-                    schedule,
-                    job: Some(job),
-                },
-            ))
+            let action = ScheduleAction::State { state: r.state };
+            send_schedule_job(admin, &dev_id, &name, &action, &spec, now)
         }
         (Route::ScheduleReports(dev_id, name), _) => {
             let reports = store.schedule_reports(&dev_id, &name)?;
@@ -306,6 +279,28 @@ struct ScheduleAnswer {
 
 fn invalid_schedule(e: crate::schedules::InvalidSchedule) -> ApiError {
     ApiError::invalid(e.0)
+}
+
+/// Queue a state or delete job for a schedule the device holds and answer 200 with the
+/// schedule and the job (docs/admin-api.md "Schedules").
+fn send_schedule_job(
+    admin: &Admin,
+    dev_id: &str,
+    name: &str,
+    action: &ScheduleAction,
+    spec: &crate::model::JobSpec,
+    now: u64,
+) -> Result<Reply, ApiError> {
+    let (schedule, job) = admin
+        .store
+        .add_schedule_job(dev_id, name, None, action, spec, now)?;
+    Ok(json(
+        StatusCode::OK,
+        &ScheduleAnswer {
+            schedule,
+            job: Some(job),
+        },
+    ))
 }
 
 /// 409 `schedule_not_on_device`: the device refused or deleted the schedule.
