@@ -175,3 +175,17 @@ Feature: Schedules on the device
     And the client's clock advances by 60 seconds
     Then the client reports run 2 of the schedule "twice" with result 1200
     And the client has sent no report of the schedule "twice" after run 2
+
+  @id:SCHED-012 @req:DMRD-6.1.7-2,DMRD-6.3.1-41 @client @must @ics:scheduling
+  Scenario: The server changes a schedule's period and the device follows the new one
+    Given the server creates the schedule "tune" with:
+      | commands | Get ./DevInfo/DevId |
+      | every    | 3600                |
+    When the client starts a session
+    Then the client answers the create of the schedule "tune" with 200
+    Given the server changes the schedule "tune" to:
+      | commands | Get ./DevInfo/DevId |
+      | every    | 60                  |
+    When the client starts another session
+    And the client's clock advances by 60 seconds
+    Then the client reports run 1 of the schedule "tune" with result 1200

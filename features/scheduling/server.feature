@@ -67,3 +67,18 @@ Feature: Schedules managed by the server
     When the client starts a session
     Then the client answers the create of the schedule "odd" with 406
     And the server keeps the schedule "odd" as refused with verdict 406
+
+  @id:SCHED-106 @req:DMRD-6.3.4-35,DMRD-6.1.7-2 @server @must @ics:scheduling
+  Scenario: The server changes a schedule on the device
+    Given the server creates the schedule "tune" with:
+      | commands | Get ./DevInfo/DevId |
+      | every    | 3600                |
+    When the client starts a session
+    Given the server changes the schedule "tune" to:
+      | commands | Get ./DevInfo/DevId |
+      | every    | 60                  |
+      | report   | batch               |
+    When the client starts another session
+    Then the client holds the schedule "tune" with Trigger/Every "60"
+    And the client holds the schedule "tune" with Report/Mode "batch"
+    And the server keeps the schedule "tune" as active

@@ -170,8 +170,8 @@ impl HttpAdapter {
     }
 
     /// A schedule request (docs/admin-api.md "Schedules"): `POST /devices/{dev_id}/schedules`
-    /// (create), `POST …/{name}/state` (suspend, resume, terminate), `DELETE …/{name}`;
-    /// the id of the job it queued.
+    /// (create), `PUT …/{name}` (change), `POST …/{name}/state` (suspend, resume,
+    /// terminate), `DELETE …/{name}`; the id of the job it queued.
     pub async fn schedule_job(
         &self,
         dev_id: &str,
@@ -198,6 +198,13 @@ impl HttpAdapter {
                 "DELETE",
                 format!("{base}/{}", path_segment(name)),
                 None,
+                &[200u16][..],
+            ),
+            ScheduleRequest::Modify(def) => (
+                "change_schedule",
+                "PUT",
+                format!("{base}/{}", path_segment(&def.name)),
+                Some(Self::json("change_schedule", def)?),
                 &[200u16][..],
             ),
         };
@@ -370,4 +377,6 @@ pub enum ScheduleRequest<'a> {
     State(&'a str, &'a str),
     /// Delete the named schedule.
     Delete(&'a str),
+    /// Change a schedule to this definition (`PUT`, docs/admin-api.md "Schedules").
+    Modify(&'a dm_server::schedules::ScheduleDefinition),
 }

@@ -620,6 +620,19 @@ impl ServerSide {
                         dm_server::schedules::state_job(def, state).map_err(bad)?
                     }
                     R::Delete(name) => dm_server::schedules::delete_job(name).map_err(bad)?,
+                    R::Modify(def) => {
+                        let old = current.ok_or_else(|| {
+                            Why::Error(format!(
+                                "no schedule {:?} was created in this scenario",
+                                def.name
+                            ))
+                        })?;
+                        dm_server::schedules::modify_job(old, def)
+                            .map_err(bad)?
+                            .ok_or_else(|| {
+                                Why::Error("the changed schedule is the same as before".into())
+                            })?
+                    }
                 };
                 t.queue(dev_id, &spec)
             }

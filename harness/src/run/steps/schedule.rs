@@ -50,6 +50,11 @@ pub(super) fn defs() -> Vec<Def> {
             control
         ),
         def!(
+            Given,
+            r#"the server changes the schedule "([^"]*)" to:"#,
+            change
+        ),
+        def!(
             Then,
             r#"the client reports run (\d+) of the schedule "([^"]*)" with result (\d+)"#,
             client_reports
@@ -76,7 +81,7 @@ pub(super) fn defs() -> Vec<Def> {
         ),
         def!(
             Then,
-            r#"the client holds the schedule "([^"]*)" with State "([^"]*)""#,
+            r#"the client holds the schedule "([^"]*)" with (State|Trigger/Every|Trigger/At|End/Count|Report/Mode) "([^"]*)""#,
             client_holds
         ),
         def!(
@@ -251,6 +256,26 @@ async fn create(w: &mut DmWorld, c: &Context) -> StepResult {
     })?;
     let id = server
         .schedule_job(&w.dev_id, &ScheduleRequest::Create(&def), None)
+        .await?;
+    w.jobs.push(id);
+    w.schedules.insert(def.name.clone(), def);
+    Ok(())
+}
+
+/// The server changes a schedule to a new definition (docs/scheduling.md "Life cycle":
+/// Replace, Add and Delete of the leaves that differ; the admin API's `PUT`).
+async fn change(w: &mut DmWorld, c: &Context) -> StepResult {
+    let def = definition(&node_name(w, arg(c, 1)), c)?;
+    let server = w
+        .server
+        .as_ref()
+        .ok_or_else(|| Why::Error("no server".into()))?;
+    let id = server
+        .schedule_job(
+            &w.dev_id,
+            &ScheduleRequest::Modify(&def),
+            w.schedules.get(&def.name),
+        )
         .await?;
     w.jobs.push(id);
     w.schedules.insert(def.name.clone(), def);
@@ -468,18 +493,18 @@ async fn server_keeps(w: &mut DmWorld, c: &Context) -> StepResult {
 /// Server role: what the tester device holds after the server's jobs.
 async fn client_holds(w: &mut DmWorld, c: &Context) -> StepResult {
     super::setup::only(w, Role::Server, "the client holds the schedule")?;
-    let (name, want) = (node_name(w, arg(c, 1)), arg(c, 2));
+    let (name, leaf, want) = (node_name(w, arg(c, 1)), arg(c, 2), arg(c, 3));
     let Some(ClientSide::Tester(t)) = &w.client else {
         return Err(Why::Error("no tester device".into()));
     };
-    let got = t.value(&format!("./Schedule/{name}/State"));
+    let got = t.value(&format!("./Schedule/{name}/{leaf}"));
     if got.as_deref() == Some(want) {
         Ok(())
     } else {
         Err(Why::Fail(format!(
-            "DMRD-6.1.7-2, DMRD-6.3.4-35 (the server creates, suspends, resumes and ends \
-             schedules on the device; docs/scheduling.md \"Life cycle\"): expected \
-             ./Schedule/{name}/State = {want:?} on the device; it holds {got:?}"
+            "DMRD-6.1.7-2, DMRD-6.3.4-35 (the server creates, changes, suspends, resumes and \
+             ends schedules on the device; docs/scheduling.md \"Life cycle\"): expected \
+             ./Schedule/{name}/{leaf} = {want:?} on the device; it holds {got:?}"
         )))
     }
 }
