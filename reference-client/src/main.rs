@@ -62,7 +62,8 @@ enum Command {
         common: Talk,
     },
     /// Stay up: listen for package #0 notifications and run a server-initiated session
-    /// (Alert 1200) for each verified one, until Ctrl-C or --max-sessions.
+    /// (Alert 1200) for each verified one, and check the schedules once a second
+    /// (docs/scheduling.md), until Ctrl-C or --max-sessions.
     ///
     /// The listeners are those of the profile's [notification] table. Prints one
     /// `listening <udp|tcp|http> ADDR` line per listener, then one line per completed session
@@ -420,7 +421,8 @@ fn serve(state: &std::path::Path, opts: RunOptions) -> Result<(), Failure> {
             if udp.is_none() && tcp.is_none() && http.is_none() {
                 eprintln!(
                     "dm-client: no listener is configured ([notification.udp|tcp|http] in the \
-                     profile): nothing can start a session"
+                     profile): no server can start a session (schedules still run if \
+                     [schedule] is enabled)"
                 );
             }
         }

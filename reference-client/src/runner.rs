@@ -154,6 +154,9 @@ pub async fn run(
     // docs/scheduling.md: the schedules are checked once a second.
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Without listeners a device with schedules still runs: its ticks are its work.
+    let scheduling = dev.profile().schedule.enabled;
+    let mut listening = true;
     while opts.max_sessions.is_none_or(|m| sessions < m) {
         let n = tokio::select! {
             _ = &mut stop => break,
@@ -165,8 +168,12 @@ pub async fn run(
                 events(RunEvent::Rejected(r));
                 continue;
             }
-            n = queues.verified.recv() => match n {
+            n = queues.verified.recv(), if listening => match n {
                 Some(n) => n,
+                None if scheduling => {
+                    listening = false;
+                    continue;
+                }
                 None => break,
             },
         };

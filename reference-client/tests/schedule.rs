@@ -491,3 +491,56 @@ fn schedules_and_progress_survive_a_restart(#[case] faults: &str, #[case] kept: 
         assert!(!common::exists(&dev, "./Schedule/k"));
     }
 }
+
+// DMRD-6.1.7-3 with a real crash: `dm-client run` ticks once a second on the system clock;
+// killed with SIGKILL mid-schedule, the device keeps the schedule, its progress and the
+// reports it had not delivered yet.
+#[test]
+fn a_killed_device_keeps_its_schedule_progress_and_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let mut dev = Device::init(&state, &profile(tmp.path(), "")).unwrap();
+    let t = dev.tree_mut();
+    for (at, node) in [
+        ("./Schedule/k", NewNode::interior()),
+        ("./Schedule/k/Trigger", NewNode::interior()),
+        (
+            "./Schedule/k/Trigger/Every",
+            NewNode::leaf("1").format(Format::Int),
+        ),
+        ("./Schedule/k/Task", NewNode::interior()),
+        (
+            "./Schedule/k/Task/Commands",
+            NewNode::leaf(get("./DevInfo/DevId")),
+        ),
+        ("./Schedule/k/Report", NewNode::interior()),
+        ("./Schedule/k/Report/Mode", NewNode::leaf("batch")),
+    ] {
+        t.add(&srv(), at, node).unwrap();
+    }
+    drop(dev);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dm-client"))
+        .args(["run", "--state"])
+        .arg(&state)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let mut dev = Device::open(&state).unwrap();
+    let count: u64 = common::value(&dev, "./Schedule/k/Last/Count")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(count >= 1, "runs before the kill: {count}");
+    let reports = dev
+        .tree_mut()
+        .take_completions()
+        .into_iter()
+        .filter(|c| c.alert_type == ALERT_TYPE)
+        .count() as u64;
+    // At least once: every recorded run has its report kept (a run cut short may repeat).
+    assert!(reports >= count, "{reports} reports kept for {count} runs");
+}

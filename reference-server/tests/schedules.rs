@@ -1149,3 +1149,30 @@ async fn the_schedule_cli_reads_the_admin_api() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// DMRD-6.1.7-3, DMRD-6.3.4-36: the server keeps a device's schedules, their state, the
+/// device's verdict and the reports in its database; reopening it (a restart) loses none.
+#[tokio::test]
+async fn schedules_and_reports_survive_reopening_the_store() {
+    let api = Api::new();
+    create_accepted(&api).await;
+    let data =
+        "<Report><ResultCode>1200</ResultCode><Run>1</Run><Time>20261203T120000Z</Time></Report>";
+    api.store
+        .add_alert(&report_alert(
+            "./Schedule/r1",
+            dm_server::schedules::REPORT_TYPE,
+            Some(data),
+            20,
+        ))
+        .unwrap();
+    let before = api.store.schedule(DEV, "r1").unwrap();
+    let dir = api._dir.path().to_owned();
+    let reopened = Store::open(&dir).unwrap();
+    let after = reopened.schedule(DEV, "r1").unwrap();
+    assert_eq!(after, before);
+    assert_eq!(after.verdict, Some(200));
+    let reports = reopened.schedule_reports(DEV, "r1").unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].run, Some(1));
+}
