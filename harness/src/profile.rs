@@ -212,6 +212,11 @@ pub struct Ixit {
     /// Server → client credentials (and the package #0 password).
     #[serde(default)]
     pub server_auth: Option<Credentials>,
+    /// Server IUT with an `https://` URL: PEM files of the CAs that issued its certificate,
+    /// the only trust anchors of the tester's device (relative paths are read from the
+    /// profile's folder). A client IUT learns the tester's CA from `bootstrap` instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trust_anchors: Vec<PathBuf>,
     /// Seconds each step may take before the scenario is `inconclusive`.
     #[serde(default = "default_step_timeout")]
     pub step_timeout_secs: u64,
@@ -311,10 +316,16 @@ pub const SERVER_ACTIONS: [&str; 4] = ["register_device", "queue_job", "notify",
 impl Profile {
     /// Parse TOML text; `path` names the profile in errors.
     pub fn from_toml(text: &str, path: &Path) -> Result<Profile, ProfileError> {
-        let p: Profile = toml::from_str(text).map_err(|e| ProfileError::Syntax {
+        let mut p: Profile = toml::from_str(text).map_err(|e| ProfileError::Syntax {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
+        let folder = path.parent().unwrap_or(Path::new(""));
+        for anchor in &mut p.ixit.trust_anchors {
+            if anchor.is_relative() {
+                *anchor = folder.join(&*anchor);
+            }
+        }
         p.validate().map_err(|message| ProfileError::Invalid {
             path: path.to_owned(),
             message,
@@ -342,6 +353,27 @@ impl Profile {
             && self.adapter != Adapter::Reference
         {
             return Err("[ixit] server_url is required to test a dm-server".into());
+        }
+        let https = ixit
+            .server_url
+            .as_deref()
+            .is_some_and(|u| u.len() >= 8 && u[..8].eq_ignore_ascii_case("https://"));
+        match self.implementation.role {
+            Role::Server if https && ixit.trust_anchors.is_empty() => {
+                return Err(
+                    "[ixit] server_url is https: give trust_anchors, the PEM file(s) of \
+                            the CA that issued the server's certificate"
+                        .into(),
+                )
+            }
+            Role::Client if !ixit.trust_anchors.is_empty() => {
+                return Err(
+                    "[ixit] trust_anchors is for a server under test; a client is given \
+                            the tester's CA by the bootstrap action (server_ca)"
+                        .into(),
+                )
+            }
+            _ => {}
         }
         for (what, c) in [
             ("client_auth", &ixit.client_auth),

@@ -72,6 +72,8 @@ fn bad_profiles_name_the_problem() {
             "admin API",
         ),
         (format!("{MIN_SERVER}\ncolour = 1\n"), "colour"),
+        // docs/tls.md: an https server needs the CA of its certificate.
+        (MIN_SERVER.replace("http://127.0.0.1:1/dm", "https://127.0.0.1:1/dm"), "trust_anchors"),
     ];
     for (text, needle) in cases {
         let err = Profile::from_toml(&text, Path::new("p.toml")).unwrap_err();
@@ -81,6 +83,32 @@ fn bad_profiles_name_the_problem() {
         );
         assert!(err.to_string().contains("p.toml"), "{err}");
     }
+}
+
+/// docs/tls.md: trust anchors are read relative to the profile's folder (absolute paths stay),
+/// and only a server under test has them.
+#[test]
+fn trust_anchors_belong_to_servers_and_resolve_beside_the_profile() {
+    let https = MIN_SERVER.replace(
+        "server_url = \"http://127.0.0.1:1/dm\"",
+        "server_url = \"HTTPS://127.0.0.1:1/dm\"\ntrust_anchors = [\"ca/acme.pem\", \"/etc/dm/root.pem\"]",
+    );
+    let p = Profile::from_toml(&https, Path::new("/vendor/profiles/acme.toml")).unwrap();
+    assert_eq!(
+        p.ixit.trust_anchors,
+        [
+            Path::new("/vendor/profiles/ca/acme.pem"),
+            Path::new("/etc/dm/root.pem")
+        ]
+    );
+    let client = https
+        .replace("role = \"dm-server\"", "role = \"dm-client\"")
+        .replace(
+            "kind = \"http\"\nadmin_url = \"http://127.0.0.1:2\"",
+            "kind = \"reference\"",
+        );
+    let err = Profile::from_toml(&client, Path::new("c.toml")).unwrap_err();
+    assert!(err.to_string().contains("server_ca"), "{err}");
 }
 
 #[test]

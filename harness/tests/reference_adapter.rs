@@ -43,6 +43,7 @@ fn ixit() -> Ixit {
             secret: "pw".into(),
         }),
         server_auth: None,
+        trust_anchors: Vec::new(),
         step_timeout_secs: 10,
     }
 }

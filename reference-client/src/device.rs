@@ -520,6 +520,14 @@ impl Device {
         write_pending(&mut self.tree, &self.dir, &mut self.state, &self.jobs)
     }
 
+    /// The transport the profile describes, with the `accept_any_certificate` fault applied.
+    fn transport_config(&self) -> crate::transport::TransportConfig {
+        crate::transport::TransportConfig {
+            accept_any_certificate: self.profile.faults.accept_any_certificate,
+            ..self.profile.transport.to_config()
+        }
+    }
+
     /// The device's time (Unix seconds): the simulated clock when one is set.
     pub fn now(&self) -> u64 {
         self.state.clock.unwrap_or_else(|| self.clock.now_unix())
@@ -584,7 +592,7 @@ impl Device {
         if jobs::first(&self.jobs).is_none() {
             return Ok(reports);
         }
-        let transport = Transport::new(self.profile.transport.to_config())?;
+        let transport = Transport::new(self.transport_config())?;
         while let Some(op) = jobs::first(&self.jobs) {
             let report = match op.operation {
                 Operation::Scomo(_) if self.profile.scomo.enabled => {
@@ -728,7 +736,7 @@ impl Device {
             seed: req.seed.unwrap_or_else(random_seed),
             faults: self.profile.faults.client_faults(),
         };
-        let transport = Transport::new(self.profile.transport.to_config())?;
+        let transport = Transport::new(self.transport_config())?;
         let mut session = Session::new(cfg).with_clock(self.clock.clone());
         let mut hooks = UiHooks::new(self.state.ui.clone());
         if let Ok(mut p) = self.policy.lock() {

@@ -426,6 +426,10 @@ pub struct FaultsSection {
     /// (DMRD-6.1.7-1, docs/scheduling.md "Triggers and runs").
     #[serde(default)]
     pub report_early: bool,
+    /// Transport: accept any server certificate, trusted or not, for any name
+    /// (DMRD-6.1.1.5-1: confidentiality needs an authenticated server).
+    #[serde(default)]
+    pub accept_any_certificate: bool,
 }
 
 /// Why a profile cannot be used.

@@ -611,7 +611,20 @@ impl Session {
             );
         }
         if let Some(r) = msg.hdr.resp_uri.as_ref().filter(|r| !r.is_empty()) {
-            self.resp_uri = Some(r.clone());
+            if is_https(self.target_uri()) && !is_https(r) {
+                // DMRD-6.1.1.5-1, facts §6.4: a session protected by TLS never moves to
+                // plain HTTP; the next message goes where the last one went.
+                let here = self.target_uri().to_owned();
+                self.deviation(
+                    &their_id,
+                    format!(
+                        "RespURI {r:?} would move the session from HTTPS to plain HTTP; \
+                         ignored, the session stays at {here} (DMRD-6.1.1.5-1)"
+                    ),
+                );
+            } else {
+                self.resp_uri = Some(r.clone());
+            }
         }
         if let Some(m) = &msg.hdr.meta {
             self.server_max_msg_size = m.max_msg_size.or(self.server_max_msg_size);
@@ -1189,4 +1202,10 @@ impl CmdIds {
         self.0 += 1;
         self.0.to_string()
     }
+}
+
+/// Whether `uri` is an `https://` URL (scheme compared without regard to case).
+fn is_https(uri: &str) -> bool {
+    uri.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }

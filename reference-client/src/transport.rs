@@ -78,6 +78,10 @@ pub struct TransportConfig {
     pub user_agent: String,
     /// The largest response body accepted, in bytes.
     pub max_response_bytes: usize,
+    /// **Fault injection only** (`[faults] accept_any_certificate`): accept any server
+    /// certificate, trusted or not, for any name. Signatures of the handshake are still
+    /// checked. Never set it outside a deliberately faulty device.
+    pub accept_any_certificate: bool,
 }
 
 impl Default for TransportConfig {
@@ -92,6 +96,7 @@ impl Default for TransportConfig {
             client_cert: None,
             user_agent: concat!("dm-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             max_response_bytes: 16 * 1024 * 1024,
+            accept_any_certificate: false,
         }
     }
 }
@@ -297,6 +302,19 @@ impl TransportError {
             TransportError::Http { .. } => "http",
             TransportError::TooLarge { .. } => "too-large",
             TransportError::Sink { .. } => "sink",
+        }
+    }
+
+    /// For a TLS failure: whether it was the server's certificate that was not accepted (not
+    /// trusted, not for this host, expired) rather than the handshake itself failing (the
+    /// peer does not speak TLS, no common protocol). `None` for other errors.
+    pub fn certificate_not_accepted(&self) -> Option<bool> {
+        match self {
+            TransportError::Tls { source, .. } => Some(matches!(
+                find_rustls_error(source.as_ref()),
+                Some(rustls::Error::InvalidCertificate(_))
+            )),
+            _ => None,
         }
     }
 
@@ -619,7 +637,7 @@ impl Transport {
         stream: S,
         request: Request<Full<Bytes>>,
         attempts: u32,
-        sink: &mut dyn Sink,
+        sink: &mut (dyn Sink + Send),
     ) -> Result<Response, TransportError>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -930,12 +948,18 @@ fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Transpor
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| TransportError::Config {
             reason: format!("TLS provider: {e}"),
-        })?
-        .with_root_certificates(roots);
+        })?;
+    let builder = if config.accept_any_certificate {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider.clone())))
+    } else {
+        builder.with_root_certificates(roots)
+    };
     let mut tls = match &config.client_cert {
         None => builder.with_no_client_auth(),
         Some(client) => {
@@ -955,6 +979,57 @@ fn tls_config(config: &TransportConfig) -> Result<rustls::ClientConfig, Transpor
     };
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(tls)
+}
+
+/// The `accept_any_certificate` fault: every certificate chain passes, whoever issued it and
+/// whatever name it is for; the handshake's signatures are still verified with the provider,
+/// so the connection works, it just is not authenticated (a deliberately faulty device).
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TransportError> {

@@ -319,7 +319,7 @@ fn profile_faults_reach_the_engine_and_the_tree() {
                no_devinfo = true\nno_final = true\nstale_nonce = true\nno_hmac = true\n\
                ignore_acl = true\ncommit_failed_atomic = true\nadd_overwrites = true\n\
                delete_permanent = true\nfrozen_versions = true\nignore_size_mismatch = true\n\
-               fail_rollback = true\n";
+               fail_rollback = true\naccept_any_certificate = true\n";
     let profile = write_profile(tmp.path(), &format!("{BASE}\n{all}"));
     let dev = Device::init(&tmp.path().join("state"), &profile).unwrap();
     let f = dev.profile().faults.client_faults();
@@ -349,6 +349,7 @@ fn profile_faults_reach_the_engine_and_the_tree() {
     let dev = Device::open(&tmp.path().join("state")).unwrap();
     assert!(dev.tree().faults().fail_rollback);
     assert!(dev.profile().faults.client_faults().no_hmac);
+    assert!(dev.profile().faults.accept_any_certificate);
 }
 
 mod common;

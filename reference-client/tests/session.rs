@@ -611,3 +611,36 @@ fn mid_session_completions_wait_for_an_authenticated_server() {
     assert_eq!(a.code, Some(AlertCode::GenericAlert));
     assert_eq!(a.correlator.as_deref(), Some("late"));
 }
+
+/// DMRD-6.1.1.5-1, facts §6.4: a RespURI never takes an HTTPS session to plain HTTP; one
+/// that stays on HTTPS is followed (facts §1.3).
+#[test]
+fn resp_uri_never_leaves_https() {
+    let mut t = device();
+    let mut s = Session::new(config());
+    s.start(&mut t);
+    let get =
+        "<Get><CmdID>3</CmdID><Item><Target><LocURI>./DevInfo/Man</LocURI></Target></Item></Get>";
+    let body = |msg_ref: &str| format!("{}{get}", hdr_status(msg_ref, 212, ""));
+    let plain = server(
+        1,
+        "<RespURI>http://dm.example/dm?s=1</RespURI>",
+        &body("1"),
+        true,
+    );
+    s.handle(&mut t, &plain, &mut NoHooks);
+    assert_eq!(s.target_uri(), SRV);
+    let noted = s
+        .deviations()
+        .iter()
+        .any(|d| d.what.contains("from HTTPS to plain HTTP"));
+    assert!(noted, "{:?}", s.deviations());
+    let secure = server(
+        2,
+        "<RespURI>https://dm.example/dm?s=2</RespURI>",
+        &body("2"),
+        true,
+    );
+    s.handle(&mut t, &secure, &mut NoHooks);
+    assert_eq!(s.target_uri(), "https://dm.example/dm?s=2");
+}

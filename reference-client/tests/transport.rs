@@ -503,6 +503,35 @@ async fn untrusted_server_certificate_is_a_tls_error_not_retried() {
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
 }
 
+/// The `accept_any_certificate` fault (docs/tls.md): the same untrusted server, and one for
+/// another name, are reached; the body goes through. Off by default.
+#[tokio::test]
+async fn the_accept_any_certificate_fault_reaches_untrusted_servers() {
+    let trusted = Pki::new("trusted");
+    let other = Pki::new("other");
+    assert!(!TransportConfig::default().accept_any_certificate);
+    let wrong_name = other.issue(
+        "elsewhere",
+        &["dm.example.invalid"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    for cert in [other.server(), wrong_name] {
+        let server = echo_server(Some(server_tls(&cert, None))).await;
+        let faulty = Transport::new(fast(TransportConfig {
+            trust_anchors: vec![trusted.ca_file.clone()],
+            accept_any_certificate: true,
+            ..TransportConfig::default()
+        }))
+        .unwrap();
+        let answer = faulty
+            .post(&server.url, XML, b"<SyncML/>".to_vec(), no_headers())
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200);
+        assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    }
+}
+
 #[tokio::test]
 async fn certificate_for_another_name_is_a_tls_error() {
     let pki = Pki::new("names");

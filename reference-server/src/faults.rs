@@ -32,4 +32,9 @@ pub struct ServerFaults {
     /// Send management commands in the answer to a non-final device message. Breaks facts
     /// §2.4 (the "next message" response holds only Status and Alert 1222).
     pub commands_in_next_message_response: bool,
+    /// `dm-server serve` with `--tls-cert`/`--tls-key` answers in plain HTTP on its DM
+    /// endpoint while its URL still says `https://` (a server without working HTTPS). Breaks
+    /// DMRD-6.3.1.2-4 (the server supports HTTPS) and facts §6.4. Read by the endpoint
+    /// set-up, not by the session engine.
+    pub no_tls: bool,
 }

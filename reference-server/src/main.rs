@@ -185,7 +185,8 @@ struct ServeArgs {
     seed: Option<u64>,
     /// A fault-injection switch (repeatable): accept_bad_credentials, ignore_msg_ref,
     /// never_final, no_status_for_alerts, stale_nonce, no_server_credentials,
-    /// commands_in_next_message_response.
+    /// commands_in_next_message_response, no_tls (with --tls-cert: plain HTTP behind the
+    /// https URL).
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
     /// The key id of the software-originator key that signs hosted packages (its key is
@@ -427,6 +428,16 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
         faults = with_fault(faults, f)?;
     }
     let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) if faults.no_tls => {
+            // Fault injection: the material is checked, then not used.
+            tls::server_config(&TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: a.tls_client_ca.clone(),
+            })
+            .map_err(|e| usage(&e))?;
+            None
+        }
         (Some(cert), Some(key)) => Some(tokio_rustls::TlsAcceptor::from(
             tls::server_config(&TlsFiles {
                 cert: cert.clone(),
@@ -445,7 +456,11 @@ async fn serve(a: ServeArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Usage(format!("cannot listen on {}: {e}", a.admin)))?;
     let dm_addr = dm_listener.local_addr().map_err(|e| usage(&e))?;
     let admin_addr = admin_listener.local_addr().map_err(|e| usage(&e))?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    let scheme = if tls.is_some() || (faults.no_tls && a.tls_cert.is_some()) {
+        "https"
+    } else {
+        "http"
+    };
     let public = a
         .public_url
         .clone()
@@ -509,6 +524,7 @@ fn with_fault(mut f: ServerFaults, name: &str) -> Result<ServerFaults, Failure> 
         "stale_nonce" => &mut f.stale_nonce,
         "no_server_credentials" => &mut f.no_server_credentials,
         "commands_in_next_message_response" => &mut f.commands_in_next_message_response,
+        "no_tls" => &mut f.no_tls,
         other => {
             return Err(Failure::Usage(format!(
                 "unknown fault {other:?}; see `dm-server serve --help` for the list"

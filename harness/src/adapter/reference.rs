@@ -111,6 +111,7 @@ impl ReferenceClient {
                     server_url: None,
                     client_auth: creds("client_auth"),
                     server_auth: creds("server_auth"),
+                    trust_anchors: Vec::new(),
                     step_timeout_secs: self.exec_timeout_secs(),
                 };
                 let trust = match (values.get("originator_id"), values.get("originator_key")) {
@@ -120,7 +121,13 @@ impl ReferenceClient {
                     }),
                     _ => None,
                 };
-                self.bootstrap_trusting(&ixit, &get("server_url"), trust.as_ref())
+                let server_ca = values.get("server_ca").map(std::path::PathBuf::from);
+                self.bootstrap_trusting(
+                    &ixit,
+                    &get("server_url"),
+                    trust.as_ref(),
+                    server_ca.as_deref(),
+                )
             }
             "start_session" => self.start_session(),
             "send_alert" => self.send_alert(&get("type"), &get("format"), &get("data")),
@@ -207,23 +214,28 @@ impl ReferenceClient {
     /// Create the device: DevId, ServerID and credentials from `ixit`, the account's URL
     /// `server_url` (the tester's).
     pub fn bootstrap(&self, ixit: &Ixit, server_url: &str) -> Result<ActionOutput, AdapterError> {
-        self.bootstrap_trusting(ixit, server_url, None)
+        self.bootstrap_trusting(ixit, server_url, None, None)
     }
 
-    /// [`ReferenceClient::bootstrap`], the device's SCOMO MO on and trusting `trust`.
+    /// [`ReferenceClient::bootstrap`], the device's SCOMO MO on and trusting `trust`, and
+    /// trusting the CA certificate `server_ca` (PEM) for an `https://` server.
     pub fn bootstrap_trusting(
         &self,
         ixit: &Ixit,
         server_url: &str,
         trust: Option<&TrustedOriginator>,
+        server_ca: Option<&Path>,
     ) -> Result<ActionOutput, AdapterError> {
         let profile = format!(
             "[device]\ndev_id = {:?}\nmanufacturer = \"dmconf\"\nmodel = \"reference\"\n\
              max_msg_size = 8192\nmax_obj_size = 1048576\n\n\
-             [transport]\nretries = 0\nread_timeout_secs = {}\n\n\
+             [transport]\nretries = 0\nread_timeout_secs = {}\n{}\n\
              [[account]]\nserver_id = {:?}\nurl = {:?}\n{}{}\n{}[backup]\nenabled = true\n\n[schedule]\nenabled = true\n\n[faults]\n{}",
             ixit.dev_id,
             ixit.step_timeout_secs,
+            server_ca
+                .map(|ca| format!("trust_anchors = [{:?}]\n", ca.display().to_string()))
+                .unwrap_or_default(),
             ixit.server_id,
             server_url,
             auth_line("client_auth", &ixit.client_auth),

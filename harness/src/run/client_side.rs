@@ -13,7 +13,7 @@ use dm_client::session::EndReason;
 use dm_client::tester::{SendAction, TesterHooks};
 use dm_protocol::model::{Alert, Cred, SyncMl};
 
-use super::world::{Msg, Observed, Party, Why};
+use super::world::{Msg, Observed, Party, TlsFailure, Why};
 use crate::adapter::exec::{ActionOutput, ExecAdapter};
 use crate::adapter::manual::ManualAdapter;
 use crate::adapter::reference::ReferenceClient;
@@ -142,6 +142,8 @@ pub struct TesterDevice<'a> {
     pub unknown_nonce: bool,
     /// The software originator to trust (SCOMO on): key id and base64 public key.
     pub trust: Option<(String, String)>,
+    /// The CA certificates (PEM files) trusted for an `https://` server.
+    pub trust_anchors: &'a [std::path::PathBuf],
 }
 
 fn auth_table(c: Option<&Credentials>) -> Option<toml::Value> {
@@ -191,6 +193,17 @@ impl TesterClient {
             "read_timeout_secs".into(),
             (timeout.as_secs() as i64).into(),
         );
+        if !d.trust_anchors.is_empty() {
+            transport.insert(
+                "trust_anchors".into(),
+                toml::Value::Array(
+                    d.trust_anchors
+                        .iter()
+                        .map(|p| p.display().to_string().into())
+                        .collect(),
+                ),
+            );
+        }
         let mut profile = toml::Table::new();
         // The migration MO (docs/migration.md) is always on in the tester device.
         let mut backup = toml::Table::new();
@@ -329,10 +342,23 @@ fn observed_of(report: &dm_client::device::SessionReport) -> Observed {
                 d.msg_id, d.what
             ));
         }
+        let tls_failure = match &report.end {
+            Err(dm_client::driver::DriverError::Transport(t)) => {
+                t.certificate_not_accepted().map(|cert| {
+                    if cert {
+                        TlsFailure::CertificateNotAccepted(t.to_string())
+                    } else {
+                        TlsFailure::Handshake(t.to_string())
+                    }
+                })
+            }
+            _ => None,
+        };
         Observed {
             messages,
             end,
             completed,
+            tls_failure,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct RunContext {
     pub bless: bool,
     /// The person performing actions (manual adapter), shared by all scenarios.
     pub manual: Option<Arc<Mutex<ManualAdapter>>>,
+    /// The run's test CAs (docs/tls.md).
+    pub tls: super::tls::RunTls,
     counter: AtomicU64,
 }
 
@@ -67,6 +69,8 @@ pub struct ContextSettings {
     pub session_vectors: PathBuf,
     /// `--bless`.
     pub bless: bool,
+    /// The run's test CAs.
+    pub tls: super::tls::RunTls,
 }
 
 impl RunContext {
@@ -92,6 +96,7 @@ impl RunContext {
             session_vectors: s.session_vectors,
             bless: s.bless,
             manual,
+            tls: s.tls,
             counter: AtomicU64::new(0),
         }
     }

@@ -19,6 +19,7 @@ pub mod mutants;
 pub mod proxy;
 pub mod server_side;
 pub mod steps;
+pub mod tls;
 pub mod world;
 
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ use self::context::{ContextSettings, RunContext};
 use self::server_side::ServerIut;
 use self::world::{DmWorld, Why};
 use crate::adapter::manual::ManualAdapter;
-use crate::profile::{Adapter, Profile, Role};
+use crate::profile::{Adapter, Feature, Profile, Role};
 use crate::report::{RunReport, ScenarioReport};
 use crate::verdict::{ScenarioTags, Verdict};
 
@@ -392,13 +393,24 @@ pub async fn run_suite(
             ))),
             _ => None,
         });
+    // facts §6.4: the run's test CAs, for the peers the harness runs over HTTPS.
+    let tls = tls::RunTls::generate(&work.path().join("tls")).map_err(RunError::Setup)?;
     let server_iut = match (profile.implementation.role, &profile.adapter) {
         (Role::Server, Adapter::Reference) => {
             let bin = opts.bin_dir.join(format!("dm-server{}", std::env::consts::EXE_SUFFIX));
+            // A reference server claiming `tls` serves HTTPS only, as a deployed one would.
+            let https = profile.claims(Feature::Tls).then_some(&tls.trusted);
             Some(Arc::new(
-                ServerIut::spawn(&bin, &work.path().join("iut-server"), seed, &opts.server_faults, step_timeout.max(Duration::from_secs(10)))
-                    .await
-                    .map_err(RunError::Setup)?,
+                ServerIut::spawn(
+                    &bin,
+                    &work.path().join("iut-server"),
+                    seed,
+                    &opts.server_faults,
+                    https,
+                    step_timeout.max(Duration::from_secs(10)),
+                )
+                .await
+                .map_err(RunError::Setup)?,
             ))
         }
         (Role::Server, Adapter::Http { admin_url }) => Some(Arc::new(ServerIut::reach(
@@ -407,6 +419,7 @@ pub async fn run_suite(
                 step_timeout,
             )),
             &server_url(&profile)?,
+            profile.ixit.trust_anchors.clone(),
         ))),
         (Role::Server, Adapter::Exec { actions }) => Some(Arc::new(ServerIut::reach(
             server_side::ServerAdmin::Exec(crate::adapter::exec::ExecAdapter::new(
@@ -414,6 +427,7 @@ pub async fn run_suite(
                 step_timeout,
             )),
             &server_url(&profile)?,
+            profile.ixit.trust_anchors.clone(),
         ))),
         (Role::Server, Adapter::Manual { .. }) => {
             return Err(RunError::Setup(
@@ -432,6 +446,7 @@ pub async fn run_suite(
             client_faults: opts.client_faults.clone(),
             session_vectors: opts.session_vectors.clone(),
             bless: opts.bless,
+            tls,
         },
         server_iut,
         manual,

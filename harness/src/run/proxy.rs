@@ -45,13 +45,25 @@ fn now() -> u64 {
 
 const FORWARDED: [&str; 2] = ["content-type", "x-syncml-hmac"];
 
+/// Where and how the relay forwards.
+struct Upstream {
+    url: String,
+    transport: dm_client::transport::Transport,
+}
+
 async fn relay(
     req: Request<Incoming>,
-    target: Arc<String>,
+    target: Arc<Upstream>,
     pairs: Arc<Mutex<Vec<Pair>>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
     let headers: Vec<(String, String)> = FORWARDED
         .iter()
+        .filter(|n| **n != "content-type")
         .filter_map(|n| {
             req.headers().get(*n).map(|v| {
                 (
@@ -67,8 +79,10 @@ async fn relay(
             return Ok(text(400, &format!("cannot read the request: {e}")));
         }
     };
-    let answer =
-        dm_server::http_client::request_with("POST", &target, &headers, body.clone()).await;
+    let answer = target
+        .transport
+        .post(&target.url, &content_type, body.clone(), &headers)
+        .await;
     let (response, answer_body) = match answer {
         Ok(a) => {
             let mut r = Response::builder().status(a.status);
@@ -106,11 +120,23 @@ fn text(status: u16, msg: &str) -> Response<Full<Bytes>> {
 }
 
 impl Relay {
-    /// Start a relay to the DM URL `target` on a free loopback port.
-    pub async fn start(target: &str) -> Result<Relay, Why> {
+    /// Start a relay to the DM URL `target` on a free loopback port; an `https://` target
+    /// is reached over TLS trusting only `trust_anchors` (PEM files).
+    pub async fn start(target: &str, trust_anchors: &[std::path::PathBuf]) -> Result<Relay, Why> {
+        let transport =
+            dm_client::transport::Transport::new(dm_client::transport::TransportConfig {
+                retries: 0,
+                trust_anchors: trust_anchors.to_vec(),
+                user_agent: String::new(),
+                ..Default::default()
+            })
+            .map_err(|e| Why::Error(format!("cannot set up the relay's transport: {e}")))?;
         let (listener, addr) = super::server_side::bind_loopback().await?;
         let pairs = Arc::new(Mutex::new(Vec::new()));
-        let target = Arc::new(target.to_owned());
+        let target = Arc::new(Upstream {
+            url: target.to_owned(),
+            transport,
+        });
         let p = pairs.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {

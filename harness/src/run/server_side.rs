@@ -98,6 +98,8 @@ pub struct TesterServerConfig {
     pub seed: u64,
     /// The device expects a nonce it does not know: its first credentials fail.
     pub unknown_nonce: bool,
+    /// Serve HTTPS with this CA's server certificate (facts §6.4); `None`: plain HTTP.
+    pub tls: Option<dm_server::tls::TestCa>,
 }
 
 /// A TCP listener on a free loopback port, and its address.
@@ -122,6 +124,8 @@ pub struct TesterServer {
     /// The software originator that signs the tester's packages (made per scenario: no key
     /// is kept anywhere).
     pub originator: dm_protocol::swpkg::Originator,
+    /// Over HTTPS: the TLS handshakes clients started (ClientHellos seen).
+    hellos: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Drop for TesterServer {
@@ -147,7 +151,16 @@ impl TesterServer {
                 .map_err(store_err)?;
         }
         let (listener, addr) = bind_loopback().await?;
-        let url = format!("http://{addr}/dm");
+        let (acceptor, hellos) = match &cfg.tls {
+            Some(ca) => {
+                let (a, h) = super::tls::counting_acceptor(ca)?;
+                // The no_tls misbehaviour: an https URL, plain HTTP behind it.
+                (Some(a).filter(|_| !cfg.faults.no_tls), Some(h))
+            }
+            None => (None, None),
+        };
+        let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{addr}/dm");
         let memory = Arc::new(Mutex::new(Memory::default()));
         let script = cfg.script.clone();
         let svc = DmService::new(
@@ -172,7 +185,7 @@ impl TesterServer {
         }));
         let task = tokio::spawn(endpoint::serve(
             listener,
-            None,
+            acceptor,
             EndpointConfig::default(),
             Arc::new(Arc::new(svc)),
         ));
@@ -185,7 +198,16 @@ impl TesterServer {
             task,
             seen: 0,
             originator,
+            hellos,
         })
+    }
+
+    /// Over HTTPS, how many TLS handshakes clients have started with the tester (each
+    /// ClientHello, finished or refused); `None` over plain HTTP.
+    pub fn tls_hellos(&self) -> Option<usize> {
+        self.hellos
+            .as_ref()
+            .map(|h| h.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Sign (with `by`, default the tester's own originator) and host a package.
@@ -330,6 +352,7 @@ impl TesterServer {
                 completed: end == "completed",
                 end,
                 messages,
+                tls_failure: None,
             });
         }
         self.seen = all.len();
@@ -470,6 +493,8 @@ pub struct ServerIut {
     pub admin: ServerAdmin,
     /// The URL devices use.
     pub dm_url: String,
+    /// For an `https://` URL: the CA certificates (PEM) the tester's device trusts.
+    pub trust_anchors: Vec<std::path::PathBuf>,
     _child: Option<tokio::process::Child>,
 }
 
@@ -482,22 +507,26 @@ impl std::fmt::Debug for ServerIut {
 }
 
 impl ServerIut {
-    /// A server already running, driven by `admin`.
-    pub fn reach(admin: ServerAdmin, dm_url: &str) -> Self {
+    /// A server already running, driven by `admin`, reached at `dm_url` (trusting
+    /// `trust_anchors` when it is `https://`).
+    pub fn reach(admin: ServerAdmin, dm_url: &str, trust_anchors: Vec<std::path::PathBuf>) -> Self {
         ServerIut {
             admin,
             dm_url: dm_url.to_owned(),
+            trust_anchors,
             _child: None,
         }
     }
 
     /// Spawn the reference server `bin` as a separate process on free loopback ports, its
-    /// data in `data`, with fault switches `faults`; it is killed when this is dropped.
+    /// data in `data`, with fault switches `faults`, over HTTPS with `tls`'s server
+    /// certificate when given; it is killed when this is dropped.
     pub async fn spawn(
         bin: &Path,
         data: &Path,
         seed: u64,
         faults: &[String],
+        tls: Option<&dm_server::tls::TestCa>,
         timeout: Duration,
     ) -> Result<Self, String> {
         let mut cmd = tokio::process::Command::new(bin);
@@ -515,6 +544,12 @@ impl ServerIut {
             .kill_on_drop(true);
         for f in faults {
             cmd.args(["--fault", f]);
+        }
+        if let Some(ca) = tls {
+            cmd.arg("--tls-cert")
+                .arg(&ca.server_cert)
+                .arg("--tls-key")
+                .arg(&ca.server_key);
         }
         let mut child = cmd.spawn().map_err(|e| {
             format!(
@@ -554,6 +589,7 @@ impl ServerIut {
         Ok(ServerIut {
             admin: ServerAdmin::Http(HttpAdapter::new(&admin, timeout)),
             dm_url: dm,
+            trust_anchors: tls.map(|ca| vec![ca.ca_cert.clone()]).unwrap_or_default(),
             _child: Some(child),
         })
     }

@@ -101,6 +101,18 @@ pub struct Observed {
     pub end: String,
     /// Whether it ran to its normal end.
     pub completed: bool,
+    /// The tester's TLS handshake with the server under test failed (facts §6.4).
+    pub tls_failure: Option<TlsFailure>,
+}
+
+/// Why the tester could not set up TLS with the server under test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// The server's certificate is not trusted by the IXIT's trust anchors, or does not name
+    /// the host: a profile matter, not the server's fault.
+    CertificateNotAccepted(String),
+    /// The handshake itself failed: the server does not speak TLS at its `https://` URL.
+    Handshake(String),
 }
 
 impl Observed {
@@ -165,6 +177,9 @@ pub struct Setup {
     pub tester_client: super::client_side::ClientScript,
     /// Scripted misbehaviour of the tester server (client role).
     pub tester_server: super::server_side::ServerScript,
+    /// Client role over HTTPS: the tester server presents a certificate from a CA the client
+    /// was not told to trust.
+    pub untrusted_certificate: bool,
 }
 
 /// The world of one scenario.
@@ -213,6 +228,9 @@ pub struct DmWorld {
     pub pkg0: Vec<Vec<u8>>,
     /// The schedules the scenario had the server create, by name (docs/scheduling.md).
     pub schedules: std::collections::BTreeMap<String, dm_server::schedules::ScheduleDefinition>,
+    /// How the last action the client may rightly refuse ended (`the client tries to start a
+    /// session`), for the reason of a later check.
+    pub attempt: Option<String>,
 }
 
 impl std::fmt::Debug for DmWorld {

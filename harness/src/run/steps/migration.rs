@@ -156,6 +156,7 @@ async fn new_client(w: &mut DmWorld, _c: &Context) -> StepResult {
             wbxml: false,
             unknown_nonce: false,
             trust: None,
+            trust_anchors: &iut.trust_anchors,
         },
         ctx.step_timeout,
     )?;

@@ -12,6 +12,7 @@ mod migration;
 mod schedule;
 mod scomo;
 mod setup;
+mod tls;
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -110,6 +111,7 @@ pub fn definitions() -> Vec<Def> {
     all.extend(scomo::defs());
     all.extend(migration::defs());
     all.extend(schedule::defs());
+    all.extend(tls::defs());
     all
 }
 
