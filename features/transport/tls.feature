@@ -19,14 +19,27 @@ Feature: HTTPS: DM sessions kept confidential with TLS
     And the session completes
 
   @id:TLS-002 @req:DMRD-6.1.1.5-1 @client @must @ics:tls
-  Scenario: The client sends nothing to a server whose certificate it cannot verify
-    # Confidentiality needs the right peer: a certificate from a CA the client was not told
-    # to trust must end the connection before any DM message leaves the device.
-    Given the tester server presents a certificate the client does not trust
-    And the client has an account on the server
-    When the client tries to start a session
-    Then the client started a TLS handshake with the tester
-    And the tester received no message from the client
+  Scenario: The client sends nothing to a server whose certificate comes from a CA it does not trust
+    # The first session proves the client does TLS with the CA it was given; then the same
+    # endpoint presents another CA's certificate, and the client must refuse it with an
+    # alert before any DM message leaves the device.
+    Given the client has an account on the server
+    When the client opens a session over HTTPS
+    Then the session completes
+    Given the tester server presents a certificate from a CA the client does not trust
+    When the client tries to start another session
+    Then the client refused the tester's certificate
+
+  @id:TLS-003 @req:DMRD-6.1.1.5-1 @client @must @ics:tls
+  Scenario: The client sends nothing to a server whose certificate names another host
+    # A certificate from the trusted CA, but not for the host the client connects to: the
+    # client must check the name as well as the issuer.
+    Given the client has an account on the server
+    When the client opens a session over HTTPS
+    Then the session completes
+    Given the tester server presents a certificate for another host name
+    When the client tries to start another session
+    Then the client refused the tester's certificate
 
   @id:TLS-101 @req:DMRD-6.3.1.2-4,DMRD-6.1.1.5-1 @server @must @ics:tls
   Scenario: The server serves a client-initiated session over HTTPS

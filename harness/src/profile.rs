@@ -320,10 +320,16 @@ impl Profile {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        let folder = path.parent().unwrap_or(Path::new(""));
+        // Relative anchors are read from the profile's folder, made absolute now: the
+        // tester's device works in another folder.
+        let folder = path
+            .parent()
+            .filter(|f| !f.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         for anchor in &mut p.ixit.trust_anchors {
             if anchor.is_relative() {
-                *anchor = folder.join(&*anchor);
+                let joined = folder.join(&*anchor);
+                *anchor = std::path::absolute(&joined).unwrap_or(joined);
             }
         }
         p.validate().map_err(|message| ProfileError::Invalid {
@@ -354,24 +360,42 @@ impl Profile {
         {
             return Err("[ixit] server_url is required to test a dm-server".into());
         }
-        let https = ixit
-            .server_url
-            .as_deref()
-            .is_some_and(|u| u.len() >= 8 && u[..8].eq_ignore_ascii_case("https://"));
-        match self.implementation.role {
-            Role::Server if https && ixit.trust_anchors.is_empty() => {
-                return Err(
-                    "[ixit] server_url is https: give trust_anchors, the PEM file(s) of \
-                            the CA that issued the server's certificate"
-                        .into(),
-                )
-            }
-            Role::Client if !ixit.trust_anchors.is_empty() => {
-                return Err(
-                    "[ixit] trust_anchors is for a server under test; a client is given \
+        // docs/tls.md: who speaks TLS, and what the harness needs for it.
+        let scheme = |n: usize, want: &str| {
+            ixit.server_url
+                .as_deref()
+                .and_then(|u| u.get(..n))
+                .is_some_and(|s| s.eq_ignore_ascii_case(want))
+        };
+        let (https, http) = (scheme(8, "https://"), scheme(7, "http://"));
+        let tls = self.claims(Feature::Tls);
+        match (self.implementation.role, &self.adapter) {
+            (Role::Client, _) if !ixit.trust_anchors.is_empty() => {
+                return Err("[ixit] trust_anchors is for a server under test; a client is given \
                             the tester's CA by the bootstrap action (server_ca)"
-                        .into(),
-                )
+                    .into())
+            }
+            (Role::Client, Adapter::Exec { actions })
+                if tls && !actions.get("bootstrap").is_some_and(|b| b.contains("{server_ca}")) =>
+            {
+                return Err("[ics] claims tls: the exec bootstrap template must pass {server_ca}, \
+                            the CA the client must trust for the tester's https:// URL (docs/tls.md)"
+                    .into())
+            }
+            (Role::Server, Adapter::Reference) if !ixit.trust_anchors.is_empty() => {
+                return Err("[ixit] trust_anchors: the reference server is spawned with the \
+                            run's own test CA; remove them"
+                    .into())
+            }
+            (Role::Server, _) if https && ixit.trust_anchors.is_empty() => {
+                return Err("[ixit] server_url is https: give trust_anchors, the PEM file(s) of \
+                            the CA that issued the server's certificate"
+                    .into())
+            }
+            (Role::Server, _) if tls && http => {
+                return Err("[ics] claims tls but [ixit] server_url is http://: give the \
+                            server's https:// URL and its trust_anchors"
+                    .into())
             }
             _ => {}
         }

@@ -72,8 +72,26 @@ fn bad_profiles_name_the_problem() {
             "admin API",
         ),
         (format!("{MIN_SERVER}\ncolour = 1\n"), "colour"),
-        // docs/tls.md: an https server needs the CA of its certificate.
+        // docs/tls.md: an https server needs the CA of its certificate, a server claiming
+        // tls an https URL.
         (MIN_SERVER.replace("http://127.0.0.1:1/dm", "https://127.0.0.1:1/dm"), "trust_anchors"),
+        (format!("{MIN_SERVER}\n[ics]\nclaims = [\"tls\"]\n"), "https:// URL"),
+        (
+            MIN_SERVER
+                .replace("server_url = \"http://127.0.0.1:1/dm\"", "trust_anchors = [\"ca.pem\"]")
+                .replace("kind = \"http\"\nadmin_url = \"http://127.0.0.1:2\"", "kind = \"reference\""),
+            "run's own test CA",
+        ),
+        (
+            MIN_SERVER
+                .replace("role = \"dm-server\"", "role = \"dm-client\"")
+                .replace(
+                    "kind = \"http\"\nadmin_url = \"http://127.0.0.1:2\"",
+                    "kind = \"exec\"\nactions = { bootstrap = \"agent --url {server_url}\" }",
+                )
+                .replace("[adapter]", "[ics]\nclaims = [\"tls\"]\n\n[adapter]"),
+            "{server_ca}",
+        ),
     ];
     for (text, needle) in cases {
         let err = Profile::from_toml(&text, Path::new("p.toml")).unwrap_err();
@@ -100,6 +118,12 @@ fn trust_anchors_belong_to_servers_and_resolve_beside_the_profile() {
             Path::new("/vendor/profiles/ca/acme.pem"),
             Path::new("/etc/dm/root.pem")
         ]
+    );
+    // A profile named without a folder reads its anchors from the working directory.
+    let here = Profile::from_toml(&https, Path::new("acme.toml")).unwrap();
+    assert_eq!(
+        here.ixit.trust_anchors[0],
+        std::env::current_dir().unwrap().join("ca/acme.pem")
     );
     let client = https
         .replace("role = \"dm-server\"", "role = \"dm-client\"")

@@ -78,9 +78,9 @@ fn a_server_that_accepts_wrong_credentials_fails_the_authentication_scenarios() 
     assert!(reason.contains("401") || reason.contains("407"), "{reason}");
 }
 
-/// docs/tls.md: a client that trusts any certificate sends its data to an impostor (TLS-002
-/// fails), and a server answering plain HTTP behind its https:// URL fails TLS-101; each
-/// reason names the requirement.
+/// docs/tls.md: a client that trusts any certificate completes handshakes with impostors
+/// (TLS-002, TLS-003 fail), and a server answering plain HTTP behind its https:// URL fails
+/// TLS-101 and TLS-102; each reason names the requirement.
 #[test]
 fn tls_faults_fail_the_https_scenarios_with_the_requirement() {
     let power = run_mutants(
@@ -89,24 +89,32 @@ fn tls_faults_fail_the_https_scenarios_with_the_requirement() {
         false,
     )
     .unwrap();
-    assert_eq!(power.baseline_passed, 4, "{:?}", power.baseline_open);
-    let ids: Vec<(&str, Verdict)> = power.mutants[0]
+    assert_eq!(power.baseline_passed, 5, "{:?}", power.baseline_open);
+    let caught: Vec<(&str, Verdict)> = power.mutants[0]
         .caught_by
         .iter()
         .map(|(id, v, _)| (id.as_str(), *v))
         .collect();
-    assert_eq!(ids, [("TLS-002", Verdict::Fail)]);
-    let reason = &power.mutants[0].caught_by[0].2;
-    assert!(reason.contains("DMRD-6.1.1.5-1"), "{reason}");
+    assert_eq!(
+        caught,
+        [("TLS-002", Verdict::Fail), ("TLS-003", Verdict::Fail)]
+    );
+    for (_, _, reason) in &power.mutants[0].caught_by {
+        assert!(reason.contains("DMRD-6.1.1.5-1"), "{reason}");
+        assert!(reason.contains("completed handshake"), "{reason}");
+    }
 
     let power = run_mutants(&opts(None, Some("@tls")), Some("no_tls"), false).unwrap();
-    let (_, verdict, reason) = power.mutants[0]
-        .caught_by
-        .iter()
-        .find(|(id, _, _)| id == "TLS-101")
-        .expect("TLS-101 catches a server without working HTTPS");
-    assert_eq!(*verdict, Verdict::Fail);
-    assert!(reason.contains("DMRD-6.3.1.2-4"), "{reason}");
+    for id in ["TLS-101", "TLS-102"] {
+        let (_, verdict, reason) = power.mutants[0]
+            .caught_by
+            .iter()
+            .find(|(i, _, _)| i == id)
+            .unwrap_or_else(|| panic!("{id} catches a server without working HTTPS"));
+        assert_eq!(*verdict, Verdict::Fail, "{id}: {reason}");
+        assert!(reason.contains("DMRD-6.3.1.2-4"), "{reason}");
+        assert!(reason.contains("no TLS"), "{reason}");
+    }
 }
 
 fn write_profile(dir: &Path, body: &str) -> PathBuf {

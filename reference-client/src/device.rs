@@ -520,8 +520,16 @@ impl Device {
         write_pending(&mut self.tree, &self.dir, &mut self.state, &self.jobs)
     }
 
-    /// The transport the profile describes, with the `accept_any_certificate` fault applied.
+    /// The transport the profile describes, with the `accept_any_certificate` fault applied
+    /// (and a warning on stderr, so a profile copied from a fixture cannot switch off server
+    /// authentication silently).
     fn transport_config(&self) -> crate::transport::TransportConfig {
+        if self.profile.faults.accept_any_certificate {
+            eprintln!(
+                "dm-client: WARNING: [faults] accept_any_certificate is on: server \
+                 certificates are NOT verified (a deliberately faulty device)"
+            );
+        }
         crate::transport::TransportConfig {
             accept_any_certificate: self.profile.faults.accept_any_certificate,
             ..self.profile.transport.to_config()

@@ -611,7 +611,7 @@ impl Session {
             );
         }
         if let Some(r) = msg.hdr.resp_uri.as_ref().filter(|r| !r.is_empty()) {
-            if is_https(self.target_uri()) && !is_https(r) {
+            if is_https(self.target_uri()) && is_plain_http(r) {
                 // DMRD-6.1.1.5-1, facts §6.4: a session protected by TLS never moves to
                 // plain HTTP; the next message goes where the last one went.
                 let here = self.target_uri().to_owned();
@@ -1208,4 +1208,10 @@ impl CmdIds {
 fn is_https(uri: &str) -> bool {
     uri.get(..8)
         .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+/// Whether `uri` is an `http://` URL (scheme compared without regard to case).
+fn is_plain_http(uri: &str) -> bool {
+    uri.get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
 }

@@ -9,8 +9,11 @@
 //! - **Extra headers.** Authentication headers such as `x-syncml-hmac` (facts §6.3) are
 //!   computed by the session and passed in `extra_headers`; the transport never looks at them.
 //! - **Trust.** Server certificates are checked against the trust anchors configured as PEM
-//!   files, and nothing else: no platform store, no built-in roots, no way to skip
-//!   verification. An optional client certificate is offered to servers that ask for one.
+//!   files, and nothing else: no platform store, no built-in roots. The only way to skip
+//!   verification is the fault-injection switch [`TransportConfig::accept_any_certificate`]
+//!   (`[faults] accept_any_certificate`), which still needs trust anchors configured and
+//!   makes the device print a warning at every session. An optional client certificate is
+//!   offered to servers that ask for one.
 //!   TLS 1.2 and 1.3 only (facts §6.4 names TLS 1.0/SSL 3.0; no maintained stack offers them).
 //! - **One connection per message.** No pooling: a message never rides on a connection the
 //!   server may already have closed, so a failure is never ambiguous about which connection
@@ -79,8 +82,9 @@ pub struct TransportConfig {
     /// The largest response body accepted, in bytes.
     pub max_response_bytes: usize,
     /// **Fault injection only** (`[faults] accept_any_certificate`): accept any server
-    /// certificate, trusted or not, for any name. Signatures of the handshake are still
-    /// checked. Never set it outside a deliberately faulty device.
+    /// certificate, trusted or not, for any name, once trust anchors are configured (an
+    /// `https://` URL still needs them). Signatures of the handshake are still checked.
+    /// Never set it outside a deliberately faulty device.
     pub accept_any_certificate: bool,
 }
 
@@ -305,15 +309,12 @@ impl TransportError {
         }
     }
 
-    /// For a TLS failure: whether it was the server's certificate that was not accepted (not
-    /// trusted, not for this host, expired) rather than the handshake itself failing (the
-    /// peer does not speak TLS, no common protocol). `None` for other errors.
-    pub fn certificate_not_accepted(&self) -> Option<bool> {
+    /// For a TLS failure, the rustls error behind it (`InvalidCertificate`: the server's
+    /// certificate was not accepted; `InvalidMessage`: the peer does not speak TLS; an
+    /// alert the server sent …). `None` for other errors.
+    pub fn tls_error(&self) -> Option<&rustls::Error> {
         match self {
-            TransportError::Tls { source, .. } => Some(matches!(
-                find_rustls_error(source.as_ref()),
-                Some(rustls::Error::InvalidCertificate(_))
-            )),
+            TransportError::Tls { source, .. } => find_rustls_error(source.as_ref()),
             _ => None,
         }
     }

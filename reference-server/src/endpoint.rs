@@ -113,29 +113,38 @@ pub async fn serve(
         };
         let (tls, config, backend) = (tls.clone(), config.clone(), backend.clone());
         tokio::spawn(async move {
-            let read_timeout = config.read_timeout;
-            let svc = service_fn(move |req| {
-                let (config, backend) = (config.clone(), backend.clone());
-                async move {
-                    Ok::<_, std::convert::Infallible>(route(req, peer, &config, &*backend).await)
-                }
-            });
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(TokioTimer::new())
-                .header_read_timeout(read_timeout);
             match tls {
-                None => {
-                    let _ = http.serve_connection(TokioIo::new(tcp), svc).await;
-                }
+                None => serve_connection(tcp, peer, config, backend).await,
                 Some(tls) => {
-                    let handshake = tokio::time::timeout(read_timeout, tls.accept(tcp));
+                    let handshake = tokio::time::timeout(config.read_timeout, tls.accept(tcp));
                     if let Ok(Ok(stream)) = handshake.await {
-                        let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                        serve_connection(stream, peer, config, backend).await;
                     }
                 }
             }
         });
     }
+}
+
+/// Serve HTTP/1.1 on one accepted connection (plain TCP, or a TLS stream whose handshake
+/// the caller did, e.g. to observe it) until the peer closes it.
+pub async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    config: Arc<EndpointConfig>,
+    backend: Arc<dyn Backend>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let read_timeout = config.read_timeout;
+    let svc = service_fn(move |req| {
+        let (config, backend) = (config.clone(), backend.clone());
+        async move { Ok::<_, std::convert::Infallible>(route(req, peer, &config, &*backend).await) }
+    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(read_timeout);
+    let _ = http.serve_connection(TokioIo::new(stream), svc).await;
 }
 
 fn reply(

@@ -343,13 +343,14 @@ fn observed_of(report: &dm_client::device::SessionReport) -> Observed {
             ));
         }
         let tls_failure = match &report.end {
-            Err(dm_client::driver::DriverError::Transport(t)) => {
-                t.certificate_not_accepted().map(|cert| {
-                    if cert {
-                        TlsFailure::CertificateNotAccepted(t.to_string())
-                    } else {
-                        TlsFailure::Handshake(t.to_string())
+            Err(dm_client::driver::DriverError::Transport(t)) if t.kind() == "tls" => {
+                let text = t.to_string();
+                Some(match t.tls_error() {
+                    Some(rustls::Error::InvalidMessage(_)) => TlsFailure::NotTls(text),
+                    Some(rustls::Error::InvalidCertificate(_)) => {
+                        TlsFailure::CertificateNotAccepted(text)
                     }
+                    _ => TlsFailure::Other(text),
                 })
             }
             _ => None,

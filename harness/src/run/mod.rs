@@ -353,6 +353,16 @@ impl Selection {
 }
 
 fn server_url(profile: &Profile) -> Result<String, RunError> {
+    // The trust anchors are read by every tester device: a missing file is said once, here.
+    for a in &profile.ixit.trust_anchors {
+        std::fs::read(a).map_err(|e| {
+            RunError::Setup(format!(
+                "[ixit] trust_anchors: cannot read {} ({e}); give the PEM file of the CA that \
+                 issued the server's certificate",
+                a.display()
+            ))
+        })?;
+    }
     profile.ixit.server_url.clone().ok_or_else(|| {
         RunError::Setup("a server profile needs [ixit] server_url: the DM URL devices use".into())
     })
@@ -399,7 +409,7 @@ pub async fn run_suite(
         (Role::Server, Adapter::Reference) => {
             let bin = opts.bin_dir.join(format!("dm-server{}", std::env::consts::EXE_SUFFIX));
             // A reference server claiming `tls` serves HTTPS only, as a deployed one would.
-            let https = profile.claims(Feature::Tls).then_some(&tls.trusted);
+            let https = profile.claims(Feature::Tls).then_some(&tls);
             Some(Arc::new(
                 ServerIut::spawn(
                     &bin,

@@ -1,7 +1,14 @@
 //! The recording relay of interop runs: the client under test is bootstrapped with the
 //! relay's URL; the relay forwards each DM request (body, Content-Type, `x-syncml-hmac`)
-//! unchanged to the server under test and its answer unchanged back, and keeps both — the
-//! harness's view of an exchange between two implementations (docs/interop-guide.md).
+//! unchanged to the server under test and its answer (status, body, Content-Type,
+//! `x-syncml-hmac`) unchanged back, and keeps both — the harness's view of an exchange
+//! between two implementations (docs/interop-guide.md).
+//!
+//! Upstream it uses the `dm-client` transport, so an `https://` server is reached over TLS
+//! trusting the server profile's anchors (docs/tls.md). That transport adds an `Accept`
+//! with the Content-Type's MIME type, follows no redirect, never re-sends a request, waits
+//! at most the step deadline for an answer and takes answers up to 16 MiB; a request
+//! without a Content-Type is answered 400 (a DM message always has one, facts §1.1).
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -56,11 +63,16 @@ async fn relay(
     target: Arc<Upstream>,
     pairs: Arc<Mutex<Vec<Pair>>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let content_type = req
+    let Some(content_type) = req
         .headers()
         .get("content-type")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .unwrap_or_default();
+    else {
+        return Ok(text(
+            400,
+            "no Content-Type: a DM message names its MIME type (facts §1.1)",
+        ));
+    };
     let headers: Vec<(String, String)> = FORWARDED
         .iter()
         .filter(|n| **n != "content-type")
@@ -121,13 +133,19 @@ fn text(status: u16, msg: &str) -> Response<Full<Bytes>> {
 
 impl Relay {
     /// Start a relay to the DM URL `target` on a free loopback port; an `https://` target
-    /// is reached over TLS trusting only `trust_anchors` (PEM files).
-    pub async fn start(target: &str, trust_anchors: &[std::path::PathBuf]) -> Result<Relay, Why> {
+    /// is reached over TLS trusting only `trust_anchors` (PEM files), and each answer is
+    /// awaited at most `deadline`.
+    pub async fn start(
+        target: &str,
+        trust_anchors: &[std::path::PathBuf],
+        deadline: std::time::Duration,
+    ) -> Result<Relay, Why> {
         let transport =
             dm_client::transport::Transport::new(dm_client::transport::TransportConfig {
                 retries: 0,
                 trust_anchors: trust_anchors.to_vec(),
                 user_agent: String::new(),
+                read_timeout: deadline,
                 ..Default::default()
             })
             .map_err(|e| Why::Error(format!("cannot set up the relay's transport: {e}")))?;

@@ -98,8 +98,8 @@ pub struct TesterServerConfig {
     pub seed: u64,
     /// The device expects a nonce it does not know: its first credentials fail.
     pub unknown_nonce: bool,
-    /// Serve HTTPS with this CA's server certificate (facts §6.4); `None`: plain HTTP.
-    pub tls: Option<dm_server::tls::TestCa>,
+    /// Serve HTTPS through this front (facts §6.4, docs/tls.md); `None`: plain HTTP.
+    pub tls: Option<Arc<super::tls::TesterTls>>,
 }
 
 /// A TCP listener on a free loopback port, and its address.
@@ -124,8 +124,8 @@ pub struct TesterServer {
     /// The software originator that signs the tester's packages (made per scenario: no key
     /// is kept anywhere).
     pub originator: dm_protocol::swpkg::Originator,
-    /// Over HTTPS: the TLS handshakes clients started (ClientHellos seen).
-    hellos: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    /// Over HTTPS: the TLS front, with the certificate it presents and its handshakes.
+    pub tls: Option<Arc<super::tls::TesterTls>>,
 }
 
 impl Drop for TesterServer {
@@ -151,15 +151,8 @@ impl TesterServer {
                 .map_err(store_err)?;
         }
         let (listener, addr) = bind_loopback().await?;
-        let (acceptor, hellos) = match &cfg.tls {
-            Some(ca) => {
-                let (a, h) = super::tls::counting_acceptor(ca)?;
-                // The no_tls misbehaviour: an https URL, plain HTTP behind it.
-                (Some(a).filter(|_| !cfg.faults.no_tls), Some(h))
-            }
-            None => (None, None),
-        };
         let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+        let no_tls = cfg.faults.no_tls;
         let url = format!("{scheme}://{addr}/dm");
         let memory = Arc::new(Mutex::new(Memory::default()));
         let script = cfg.script.clone();
@@ -183,12 +176,27 @@ impl TesterServer {
                 replies: 0,
             }) as Box<dyn ServerTester>
         }));
-        let task = tokio::spawn(endpoint::serve(
-            listener,
-            acceptor,
-            EndpointConfig::default(),
-            Arc::new(Arc::new(svc)),
-        ));
+        let backend: Arc<dyn endpoint::Backend> = Arc::new(Arc::new(svc));
+        let task = match &cfg.tls {
+            // The no_tls misbehaviour: an https URL, plain HTTP behind it.
+            Some(_) if no_tls => tokio::spawn(endpoint::serve(
+                listener,
+                None,
+                EndpointConfig::default(),
+                backend,
+            )),
+            Some(front) => tokio::spawn(front.clone().serve(
+                listener,
+                EndpointConfig::default(),
+                backend,
+            )),
+            None => tokio::spawn(endpoint::serve(
+                listener,
+                None,
+                EndpointConfig::default(),
+                backend,
+            )),
+        };
         let (originator, _key_never_stored) =
             dm_protocol::swpkg::Originator::generate("dmconf-tester")
                 .map_err(|e| Why::Error(format!("cannot make the tester's originator key: {e}")))?;
@@ -198,16 +206,8 @@ impl TesterServer {
             task,
             seen: 0,
             originator,
-            hellos,
+            tls: cfg.tls,
         })
-    }
-
-    /// Over HTTPS, how many TLS handshakes clients have started with the tester (each
-    /// ClientHello, finished or refused); `None` over plain HTTP.
-    pub fn tls_hellos(&self) -> Option<usize> {
-        self.hellos
-            .as_ref()
-            .map(|h| h.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Sign (with `by`, default the tester's own originator) and host a package.
@@ -519,14 +519,14 @@ impl ServerIut {
     }
 
     /// Spawn the reference server `bin` as a separate process on free loopback ports, its
-    /// data in `data`, with fault switches `faults`, over HTTPS with `tls`'s server
-    /// certificate when given; it is killed when this is dropped.
+    /// data in `data`, with fault switches `faults`, over HTTPS with the run's server
+    /// certificate when `tls` is given; it is killed when this is dropped.
     pub async fn spawn(
         bin: &Path,
         data: &Path,
         seed: u64,
         faults: &[String],
-        tls: Option<&dm_server::tls::TestCa>,
+        tls: Option<&super::tls::RunTls>,
         timeout: Duration,
     ) -> Result<Self, String> {
         let mut cmd = tokio::process::Command::new(bin);
@@ -545,11 +545,11 @@ impl ServerIut {
         for f in faults {
             cmd.args(["--fault", f]);
         }
-        if let Some(ca) = tls {
+        if let Some(t) = tls {
             cmd.arg("--tls-cert")
-                .arg(&ca.server_cert)
+                .arg(&t.server.cert)
                 .arg("--tls-key")
-                .arg(&ca.server_key);
+                .arg(&t.server.key);
         }
         let mut child = cmd.spawn().map_err(|e| {
             format!(
@@ -589,7 +589,7 @@ impl ServerIut {
         Ok(ServerIut {
             admin: ServerAdmin::Http(HttpAdapter::new(&admin, timeout)),
             dm_url: dm,
-            trust_anchors: tls.map(|ca| vec![ca.ca_cert.clone()]).unwrap_or_default(),
+            trust_anchors: tls.map(|t| vec![t.ca.clone()]).unwrap_or_default(),
             _child: Some(child),
         })
     }

@@ -108,11 +108,14 @@ pub struct Observed {
 /// Why the tester could not set up TLS with the server under test.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsFailure {
+    /// The server does not speak TLS at its `https://` URL (its answer is no TLS record).
+    NotTls(String),
     /// The server's certificate is not trusted by the IXIT's trust anchors, or does not name
     /// the host: a profile matter, not the server's fault.
     CertificateNotAccepted(String),
-    /// The handshake itself failed: the server does not speak TLS at its `https://` URL.
-    Handshake(String),
+    /// Anything else: no common protocol version or suite (e.g. a TLS 1.0-only server, which
+    /// the harness cannot test), a client certificate demanded, the connection closed.
+    Other(String),
 }
 
 impl Observed {
@@ -177,9 +180,6 @@ pub struct Setup {
     pub tester_client: super::client_side::ClientScript,
     /// Scripted misbehaviour of the tester server (client role).
     pub tester_server: super::server_side::ServerScript,
-    /// Client role over HTTPS: the tester server presents a certificate from a CA the client
-    /// was not told to trust.
-    pub untrusted_certificate: bool,
 }
 
 /// The world of one scenario.
@@ -231,6 +231,9 @@ pub struct DmWorld {
     /// How the last action the client may rightly refuse ended (`the client tries to start a
     /// session`), for the reason of a later check.
     pub attempt: Option<String>,
+    /// When the tester switched its certificate: how many TLS handshakes and sessions it had
+    /// seen by then (docs/tls.md).
+    pub tls_mark: Option<(usize, usize)>,
 }
 
 impl std::fmt::Debug for DmWorld {

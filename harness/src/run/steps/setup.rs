@@ -304,13 +304,13 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
             w.dev_id = ixit.dev_id.clone();
             let device = device(w, &ixit.server_id, w.setup.wrong_server_secret)?;
             // facts §6.4: a client claiming `tls` meets the tester over HTTPS only, trusting
-            // the run's CA; the tester may present another CA's certificate on purpose.
-            let https = ctx.profile.claims(Feature::Tls);
-            let tls = &ctx.tls;
-            let presented = if w.setup.untrusted_certificate {
-                &tls.other
+            // the run's CA (docs/tls.md).
+            let front = if ctx.profile.claims(Feature::Tls) {
+                Some(std::sync::Arc::new(crate::run::tls::TesterTls::new(
+                    &ctx.tls,
+                )?))
             } else {
-                &tls.trusted
+                None
             };
             let tester = TesterServer::start(
                 &w.dir.join("tester"),
@@ -322,7 +322,7 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
                     script: w.setup.tester_server.clone(),
                     seed: w.seed,
                     unknown_nonce: w.setup.unknown_nonce,
-                    tls: https.then(|| presented.clone()),
+                    tls: front,
                 },
             )
             .await?;
@@ -331,14 +331,15 @@ async fn account(w: &mut DmWorld, _c: &Context) -> StepResult {
                 tester.originator.id().to_owned(),
                 dm_protocol::auth::b64(&tester.originator.public_key()),
             );
-            let server_ca = https.then_some(tls.trusted.ca_cert.as_path());
+            // Always given, so one template serves with and without TLS.
+            let server_ca = ctx.tls.ca.clone();
             bootstrap(
                 w,
                 &iut,
                 &tester.url,
                 &ixit.server_id,
                 Some(trust),
-                server_ca,
+                &server_ca,
             )
             .await?;
             w.server = Some(ServerSide::Tester(Box::new(tester)));
@@ -433,24 +434,22 @@ fn client_iut(w: &DmWorld, profile: &crate::profile::Profile) -> Result<ClientIu
 }
 
 /// docs/adapters.md `bootstrap`: an account for the server at `url`, trusting the software
-/// originator `trust` (id, base64 key) for SCOMO packages and, for an `https://` URL, the CA
-/// certificate `server_ca` (PEM file).
+/// originator `trust` (id, base64 key) for SCOMO packages and the CA certificate(s)
+/// `server_ca` (PEM file) for `https://` URLs.
 async fn bootstrap(
     w: &DmWorld,
     iut: &ClientIut,
     url: &str,
     server_id: &str,
     trust: Option<(String, String)>,
-    server_ca: Option<&std::path::Path>,
+    server_ca: &std::path::Path,
 ) -> StepResult {
     let mut values: BTreeMap<&'static str, String> = BTreeMap::from([
         ("server_url", url.to_owned()),
         ("server_id", server_id.to_owned()),
         ("dev_id", w.dev_id.clone()),
+        ("server_ca", server_ca.display().to_string()),
     ]);
-    if let Some(ca) = server_ca {
-        values.insert("server_ca", ca.display().to_string());
-    }
     if let Some(c) = &w.client_creds {
         values.insert("client_auth_type", c.kind.clone());
         values.insert("client_auth_name", c.name.clone());
@@ -484,7 +483,9 @@ async fn interop_account(w: &mut DmWorld, client: &crate::profile::Profile) -> S
     server.admin.register_device(&device).await.map_err(|e| {
         Why::Inconclusive(format!("cannot register the device with the server: {e}"))
     })?;
-    let relay = crate::run::proxy::Relay::start(&server.dm_url, &server.trust_anchors).await?;
+    let relay =
+        crate::run::proxy::Relay::start(&server.dm_url, &server.trust_anchors, ctx.step_timeout)
+            .await?;
     let iut = client_iut(w, client)?;
     let trust = match server.admin.http("originator") {
         Ok(h) => h.originator().await.ok(),
@@ -494,7 +495,7 @@ async fn interop_account(w: &mut DmWorld, client: &crate::profile::Profile) -> S
     // The client reaches the server itself for hosted content (SCOMO packages, backups):
     // for an https:// server it must trust the server's CAs, one PEM bundle (docs/tls.md).
     let server_ca = if server.trust_anchors.is_empty() {
-        None
+        ctx.tls.ca.clone()
     } else {
         let mut bundle = Vec::new();
         for a in &server.trust_anchors {
@@ -508,9 +509,9 @@ async fn interop_account(w: &mut DmWorld, client: &crate::profile::Profile) -> S
         std::fs::create_dir_all(&w.dir)
             .and_then(|()| std::fs::write(&path, bundle))
             .map_err(|e| Why::Error(format!("cannot write {}: {e}", path.display())))?;
-        Some(path)
+        path
     };
-    bootstrap(w, &iut, &relay.url, &server_id, trust, server_ca.as_deref()).await?;
+    bootstrap(w, &iut, &relay.url, &server_id, trust, &server_ca).await?;
     w.relay = Some(relay);
     w.server = Some(ServerSide::Iut(server));
     w.client = Some(ClientSide::Iut(iut, w.dir.join("iut")));
