@@ -46,6 +46,9 @@ Feature: Software components (SCOMO)
     And the server publishes a package "Antivirus" version "2.0" for the client
     And the server queues an install of "Antivirus" version "2.0"
     When the client starts a session
+    # The user lets the device report its applications (DMRD-6.1.4-16), so the read shows
+    # what is installed.
+    And the user will accept
     And the server queues a Get of the Version of the installed "Antivirus" version "2.0"
     And the client starts another session
     Then the client reports the operation complete with result 1401
@@ -205,3 +208,31 @@ Feature: Software components (SCOMO)
     And the client starts another session
     Then the client reports Version "2.0" for the installed "Antivirus" version "2.0"
     And the exchange matches its session vector
+
+  # DMRD-6.1.4-16 (docs/scomo.md "Inventory consent"): the installed-application list leaves
+  # the device only if the user enabled it or agrees when asked. The device is set to ask
+  # (ICS scomo.inventory-consent). Without consent, a Get of the inventory is answered 425
+  # and carries no Results.
+  @id:SCOMO-014 @req:DMRD-6.1.4-16 @client @must @ics:scomo @ics:ui-alerts @ics:scomo.inventory-consent
+  Scenario: Without the user's consent the client does not send its installed-application list
+    Given the client has an account on the server
+    And the server publishes a package "Antivirus" version "2.0" for the client
+    And the server queues an install of "Antivirus" version "2.0"
+    When the client starts a session
+    And the user will reject
+    And the server queues a Get of "./SCOMO/Inventory/Deployed"
+    And the client starts another session
+    Then the client answers the Get of "./SCOMO/Inventory/Deployed" with 425
+    And the client returns no Results for "./SCOMO/Inventory/Deployed"
+
+  @id:SCOMO-015 @req:DMRD-6.1.4-16,DMRD-6.3.1-39 @client @must @ics:scomo @ics:ui-alerts @ics:scomo.inventory-consent
+  Scenario: With the user's consent the client sends its installed-application list
+    Given the client has an account on the server
+    And the server publishes a package "Antivirus" version "2.0" for the client
+    And the server queues an install of "Antivirus" version "2.0"
+    When the client starts a session
+    And the user will accept
+    And the server queues a Get of "./SCOMO/Inventory/Deployed"
+    And the client starts another session
+    Then the client answers the Get of "./SCOMO/Inventory/Deployed" with 200
+    And the client returns Results for "./SCOMO/Inventory/Deployed"

@@ -81,6 +81,10 @@ pub enum Feature {
     /// Software component management (facts §10).
     #[serde(rename = "scomo")]
     Scomo,
+    /// The device asks its user before it reports the installed-application list
+    /// (DMRD-6.1.4-16; docs/scomo.md "Inventory consent"); for the test it is set to ask.
+    #[serde(rename = "scomo.inventory-consent")]
+    ScomoInventoryConsent,
     /// The project-defined schedule MO.
     #[serde(rename = "scheduling")]
     Scheduling,
@@ -91,7 +95,7 @@ pub enum Feature {
 
 impl Feature {
     /// Every feature, in declaration order.
-    pub const ALL: [Feature; 16] = [
+    pub const ALL: [Feature; 17] = [
         Feature::Wbxml,
         Feature::AuthBasic,
         Feature::AuthMd5,
@@ -106,6 +110,7 @@ impl Feature {
         Feature::Tls,
         Feature::TlsClientCert,
         Feature::Scomo,
+        Feature::ScomoInventoryConsent,
         Feature::Scheduling,
         Feature::Migration,
     ];
@@ -127,6 +132,7 @@ impl Feature {
             Feature::Tls => "tls",
             Feature::TlsClientCert => "tls.client-cert",
             Feature::Scomo => "scomo",
+            Feature::ScomoInventoryConsent => "scomo.inventory-consent",
             Feature::Scheduling => "scheduling",
             Feature::Migration => "migration",
         }

@@ -316,6 +316,39 @@ pub fn parse_with_violations(bytes: &[u8]) -> Result<(Element, Vec<Violation>), 
     root.map(|r| (r, violations)).ok_or(XmlError::NoRoot)
 }
 
+/// XML 1.0 `NameStartChar` without `:` (Namespaces in XML: names are NCNames).
+fn is_name_start(c: char) -> bool {
+    c == '_'
+        || c.is_ascii_alphabetic()
+        || matches!(c, '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+            | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
+            | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
+            | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 `NameChar` without `:`.
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || c == '-'
+        || c == '.'
+        || c.is_ascii_digit()
+        || matches!(c, '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// An NCName (a name without a colon).
+fn is_ncname(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
+}
+
+/// A QName: an NCName, or two joined by one colon (prefix and local part).
+fn is_qname(s: &str) -> bool {
+    match s.split_once(':') {
+        Some((prefix, local)) => is_ncname(prefix) && is_ncname(local),
+        None => is_ncname(s),
+    }
+}
+
 /// True for characters XML 1.0 allows in a document (its `Char` production).
 fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
@@ -353,6 +386,14 @@ fn open_element(
     let mut default_ns = parent.map(|p| p.default_ns.clone()).unwrap_or_default();
     let mut prefixes = parent.map(|p| p.prefixes.clone()).unwrap_or_default();
     let qname = String::from_utf8_lossy(tag.name().as_ref()).into_owned();
+    if !is_qname(&qname) {
+        // quick-xml does not check names: `< Final/>` or a NUL inside a name would become
+        // an element no writer can put back.
+        return Err(XmlError::Syntax {
+            pos,
+            detail: format!("{qname:?} is not an element name (XML 1.0 Name, one optional prefix)"),
+        });
+    }
     for attr in tag.attributes().with_checks(false).flatten() {
         let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
         let value = attr
@@ -572,6 +613,26 @@ mod tests {
         let max = hdr.child("Meta").unwrap().child("MaxMsgSize").unwrap();
         assert_eq!(max.ns, NS_METINF);
         assert_eq!(max.text(), "16384");
+    }
+
+    /// Found by `mutated_messages_never_panic`: a byte flipped into a tag made an element
+    /// with an empty name (`< Final/>`) or a NUL in its name, which the writer cannot put
+    /// back. Such names are syntax errors; real ones, prefixed or not, still parse.
+    #[test]
+    fn element_names_must_be_xml_names() {
+        for bad in [
+            "<a>< Final/></a>",
+            "<a><F\u{0}x/></a>",
+            "<a><1x/></a>",
+            "<a><p:/></a>",
+            "<a><:x/></a>",
+            "<a><p:q:r/></a>",
+        ] {
+            let err = parse(bad.as_bytes()).unwrap_err();
+            assert!(matches!(err, XmlError::Syntax { .. }), "{bad}: {err}");
+        }
+        let ok = parse("<a xmlns:m='syncml:metinf'><m:Type/><_x-1.é/></a>".as_bytes()).unwrap();
+        assert_eq!(ok.children.len(), 2);
     }
 
     #[test]

@@ -520,6 +520,17 @@ impl Device {
         write_pending(&mut self.tree, &self.dir, &mut self.state, &self.jobs)
     }
 
+    /// The consent gate of the installed-application list, when the device has SCOMO
+    /// (DMRD-6.1.4-16, [`crate::privacy`]).
+    fn inventory_gate(&self) -> Option<crate::privacy::InventoryGate> {
+        self.profile.scomo.enabled.then(|| {
+            crate::privacy::InventoryGate::new(
+                self.profile.scomo.inventory_consent,
+                self.profile.faults.report_inventory_without_consent,
+            )
+        })
+    }
+
     /// The transport the profile describes, with the `accept_any_certificate` fault applied
     /// (and a warning on stderr, so a profile copied from a fixture cannot switch off server
     /// authentication silently).
@@ -578,10 +589,19 @@ impl Device {
         let now = self.now();
         let events = self.tree.take_events(sub);
         let policy = self.state.ui.clone();
+        let inventory = self.inventory_gate();
         let (dir, state, jobs) = (&self.dir, &mut self.state, &self.jobs);
         let mut persist =
             |tree: &mut Tree| write_pending(tree, dir, state, jobs).map_err(|e| e.to_string());
-        let outcome = schedule::tick(&mut self.tree, now, &policy, faults, events, &mut persist);
+        let outcome = schedule::tick(
+            &mut self.tree,
+            now,
+            &policy,
+            faults,
+            inventory,
+            events,
+            &mut persist,
+        );
         self.save_pending()?;
         Ok(outcome)
     }
@@ -747,6 +767,9 @@ impl Device {
         let transport = Transport::new(self.transport_config())?;
         let mut session = Session::new(cfg).with_clock(self.clock.clone());
         let mut hooks = UiHooks::new(self.state.ui.clone());
+        if let Some(gate) = self.inventory_gate() {
+            hooks = hooks.with_inventory_gate(gate);
+        }
         if let Ok(mut p) = self.policy.lock() {
             // The schedule validator answers `Prompt = create` with the same policy.
             *p = self.state.ui.clone();

@@ -34,6 +34,7 @@ pub mod device;
 pub mod driver;
 pub mod jobs;
 pub mod listener;
+pub mod privacy;
 pub mod profile;
 pub mod runner;
 pub mod schedule;

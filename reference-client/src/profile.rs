@@ -430,6 +430,10 @@ pub struct FaultsSection {
     /// (DMRD-6.1.1.5-1: confidentiality needs an authenticated server).
     #[serde(default)]
     pub accept_any_certificate: bool,
+    /// SCOMO: the installed-application list is reported whatever the user said
+    /// (DMRD-6.1.4-16, docs/scomo.md "Inventory consent").
+    #[serde(default)]
+    pub report_inventory_without_consent: bool,
 }
 
 /// Why a profile cannot be used.

@@ -18,7 +18,7 @@ use dm_protocol::uri::{NodeUri, Property};
 use dm_tree::standard::put_leaf;
 use dm_tree::{
     format_tstamp, parse_tstamp, ChangeCommand, ChangeEvent, ChangeKind, Completion, NewNode,
-    NoHooks, NodeKind, Principal, Processor, ProposedChange, SubscriptionId, Tree, TreeError,
+    NodeKind, Principal, Processor, ProposedChange, SubscriptionId, Tree, TreeError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -564,19 +564,24 @@ fn changes(events: Vec<ChangeEvent>) -> Changes {
 /// `Last/*` and `Next` — so a crash repeats a run rather than losing its report (at least
 /// once). A schedule that cannot be handled is skipped and named in
 /// [`TickOutcome::errors`]; the others go on. `events` are the tree's change events under
-/// `./Schedule` since the last tick (subscription of [`install`]).
+/// `./Schedule` since the last tick (subscription of [`install`]). `inventory` guards the
+/// installed-application list in runs as in sessions (DMRD-6.1.4-16, [`crate::privacy`]).
+#[allow(clippy::too_many_arguments)]
 pub fn tick(
     tree: &mut Tree,
     now: u64,
     policy: &UiPolicy,
     faults: ScheduleFaults,
+    inventory: Option<crate::privacy::InventoryGate>,
     events: Vec<ChangeEvent>,
     persist: &mut dyn FnMut(&mut Tree) -> Result<(), String>,
 ) -> TickOutcome {
     let mut out = TickOutcome::default();
     let changes = changes(events);
     for name in children(tree, ROOT) {
-        match tick_one(tree, &name, now, policy, faults, &changes, persist) {
+        match tick_one(
+            tree, &name, now, policy, faults, inventory, &changes, persist,
+        ) {
             Ok(Some(run)) => out.runs.push(run),
             Ok(None) => {}
             Err(e) => out.errors.push((name, e)),
@@ -585,12 +590,14 @@ pub fn tick(
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn tick_one(
     tree: &mut Tree,
     name: &str,
     now: u64,
     policy: &UiPolicy,
     faults: ScheduleFaults,
+    inventory: Option<crate::privacy::InventoryGate>,
     changes: &Changes,
     persist: &mut dyn FnMut(&mut Tree) -> Result<(), String>,
 ) -> Result<Option<ScheduleRun>, TreeError> {
@@ -622,7 +629,7 @@ fn tick_one(
         record_progress(tree, &at, &due, None)?;
         return Ok(None);
     }
-    let run = run(tree, &e, name, now, policy, faults)?;
+    let run = run(tree, &e, name, now, policy, faults, inventory)?;
     if run.report_mode != "none" {
         tree.complete_exec(Completion {
             correlator: None,
@@ -783,6 +790,7 @@ fn run(
     now: u64,
     policy: &UiPolicy,
     faults: ScheduleFaults,
+    inventory: Option<crate::privacy::InventoryGate>,
 ) -> Result<ScheduleRun, TreeError> {
     let at = &e.at;
     let number = int(tree, &format!("{at}/Last/Count"))
@@ -830,8 +838,14 @@ fn run(
     } else {
         let mut processor = Processor::new();
         let mut ok = true;
+        // The user's consent guards the installed-application list here too; nothing else
+        // of the UI is used by a run's commands (they hold no Alert).
+        let mut hooks = crate::ui::UiHooks::new(policy.clone());
+        if let Some(gate) = inventory {
+            hooks = hooks.with_inventory_gate(gate);
+        }
         for cmd in all {
-            let out = processor.process(tree, &who, cmd, &mut NoHooks);
+            let out = processor.process(tree, &who, cmd, &mut hooks);
             ok &= record(&out, &mut results, &mut statuses);
         }
         if ok {

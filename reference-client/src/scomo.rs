@@ -53,6 +53,10 @@ pub struct ScomoSection {
     /// HTTP requests one download may take, each resuming where the previous one broke off.
     #[serde(default = "default_attempts")]
     pub download_attempts: u32,
+    /// Whether the installed-application list may be reported: `granted`, `ask` (default:
+    /// the user is asked) or `refused` (DMRD-6.1.4-16, [`crate::privacy`]).
+    #[serde(default)]
+    pub inventory_consent: crate::privacy::InventoryConsent,
 }
 
 fn default_attempts() -> u32 {
@@ -65,6 +69,7 @@ impl Default for ScomoSection {
             enabled: false,
             trusted_originators: Vec::new(),
             download_attempts: default_attempts(),
+            inventory_consent: crate::privacy::InventoryConsent::default(),
         }
     }
 }

@@ -1225,6 +1225,7 @@ pub struct UiHooks<H = NoHooks> {
     inner: H,
     events: Vec<UiEvent>,
     consumed: usize,
+    inventory: Option<crate::privacy::InventoryGate>,
 }
 
 impl UiHooks<NoHooks> {
@@ -1242,7 +1243,16 @@ impl<H: CommandHooks> UiHooks<H> {
             inner,
             events: Vec::new(),
             consumed: 0,
+            inventory: None,
         }
+    }
+
+    /// Guard the installed-application list with the user's consent (DMRD-6.1.4-16,
+    /// [`crate::privacy`]): a Get that would disclose it is answered 425 unless the setting
+    /// allows it or the user, asked with a 1101 confirmation through the policy, agrees.
+    pub fn with_inventory_gate(mut self, gate: crate::privacy::InventoryGate) -> Self {
+        self.inventory = Some(gate);
+        self
     }
 
     /// The policy (for a scripted one: with the answers not yet used).
@@ -1498,5 +1508,30 @@ impl<H: CommandHooks> CommandHooks for UiHooks<H> {
             note: None,
         });
         answer
+    }
+
+    /// DMRD-6.1.4-16: the installed-application list only with the user's consent
+    /// ([`UiHooks::with_inventory_gate`]); everything else goes to the inner hooks.
+    fn may_read(&mut self, tree: &Tree, node: &str, listing: bool) -> Option<StatusCode> {
+        if let Some(mut gate) = self.inventory {
+            let code = gate.check(node, listing, || {
+                let item = |s: &str| Item {
+                    data: Some(Data::Text(s.to_owned())),
+                    ..Item::default()
+                };
+                let alert = Alert {
+                    cmd_id: "0".into(),
+                    code: Some(AlertCode::ConfirmOrReject),
+                    items: vec![item(""), item(crate::privacy::QUESTION)],
+                    ..Alert::default()
+                };
+                self.answer_ui(UiKind::Confirm, &alert).code == StatusCode::Ok
+            });
+            self.inventory = Some(gate);
+            if code.is_some() {
+                return code;
+            }
+        }
+        self.inner.may_read(tree, node, listing)
     }
 }

@@ -112,7 +112,7 @@ fn tick_with(
     faults: ScheduleFaults,
 ) -> Vec<schedule::ScheduleRun> {
     let events = d.t.take_events(d.sub);
-    let out = schedule::tick(&mut d.t, now, policy, faults, events, &mut |_| Ok(()));
+    let out = schedule::tick(&mut d.t, now, policy, faults, None, events, &mut |_| Ok(()));
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     out.runs
 }

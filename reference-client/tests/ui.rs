@@ -982,3 +982,43 @@ fn text_input_results_reach_the_outcome() {
     assert_eq!(out.code, S::Ok);
     assert_eq!(texts(&out.results), ["1234"]);
 }
+
+/// DMRD-6.1.4-16 (docs/scomo.md "Inventory consent"): with `ask`, the first read of the
+/// installed-application list puts one confirmation to the user; a refusal (or a device
+/// without UI) withholds it with 425, an agreement lets every later read through; other
+/// nodes are never asked about.
+#[test]
+fn inventory_reads_need_the_users_consent_once_per_session() {
+    use dm_client::privacy::{InventoryConsent, InventoryGate};
+    let t = tree();
+    let gate = InventoryGate::new(InventoryConsent::Ask, false);
+    let mut refused = UiHooks::new(UiPolicy::Reject).with_inventory_gate(gate);
+    assert_eq!(refused.may_read(&t, "./DevInfo/Man", false), None);
+    assert!(refused.events().is_empty(), "nothing asked for other nodes");
+    assert_eq!(
+        refused.may_read(&t, "./SCOMO/Inventory/Deployed", false),
+        Some(S::PermissionDenied)
+    );
+    assert_eq!(
+        refused.may_read(&t, "./SCOMO", true),
+        Some(S::PermissionDenied)
+    );
+    assert_eq!(refused.events().len(), 1, "asked once");
+    assert_eq!(refused.events()[0].code, Some(AlertCode::ConfirmOrReject));
+
+    let mut agreed = UiHooks::new(UiPolicy::Accept { text: None }).with_inventory_gate(gate);
+    assert_eq!(agreed.may_read(&t, "./SCOMO/Inventory", false), None);
+    assert_eq!(agreed.may_read(&t, ".", true), None);
+    assert_eq!(agreed.events().len(), 1);
+
+    let mut headless = UiHooks::new(UiPolicy::Headless).with_inventory_gate(gate);
+    assert_eq!(
+        headless.may_read(&t, "./SCOMO/Inventory", false),
+        Some(S::PermissionDenied)
+    );
+    // Without a gate nothing is withheld.
+    assert_eq!(
+        UiHooks::new(UiPolicy::Reject).may_read(&t, "./SCOMO/Inventory", false),
+        None
+    );
+}

@@ -111,6 +111,9 @@ pub async fn serve(
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
+        // A TLS server flight is several small writes: with Nagle on, each waits for the
+        // client's delayed ACK (tens of milliseconds per connection).
+        let _ = tcp.set_nodelay(true);
         let (tls, config, backend) = (tls.clone(), config.clone(), backend.clone());
         tokio::spawn(async move {
             match tls {

@@ -96,6 +96,16 @@ pub struct AlertAnswer {
 pub trait CommandHooks {
     /// Answer an Alert.
     fn alert(&mut self, tree: &mut Tree, alert: &Alert) -> AlertAnswer;
+
+    /// Before a Get of `node` (canonical, e.g. `./SCOMO/Inventory`) runs, after the URI
+    /// parsed and before the ACL and the node are checked; `listing` is true for a
+    /// `?list=` query (the node's whole subtree). `Some(code)` answers the Get with that
+    /// status and no Results: the device withholds the data for its own reasons, such as a
+    /// user who has not agreed to disclose it (DMRD-6.1.4-16). Default: no objection.
+    fn may_read(&mut self, tree: &Tree, node: &str, listing: bool) -> Option<StatusCode> {
+        let _ = (tree, node, listing);
+        None
+    }
 }
 
 /// Hooks for a device without UI alerts: every Alert is answered 406 (facts §3.1).
@@ -276,7 +286,7 @@ impl Processor {
                     // facts §2.6: Get inside Atomic → 500.
                     return self.not_in_atomic(&c.cmd_id, "Get", &c.items);
                 }
-                self.items(tree, who, c, "Get")
+                self.get_all(tree, who, c, hooks)
             }
             Command::Exec(e) => {
                 if self.in_atomic {
@@ -348,8 +358,7 @@ impl Processor {
             let st = match name {
                 "Add" | "Replace" => self.write(tree, who, c, item, name),
                 "Delete" => self.delete(tree, who, item),
-                "Copy" => self.copy(tree, who, item),
-                _ => self.get(tree, who, item, &mut out.results),
+                _ => self.copy(tree, who, item),
             };
             out.items.push(st);
         }
@@ -395,12 +404,33 @@ impl Processor {
         }
     }
 
+    /// A Get: each item through [`CommandHooks::may_read`], then read.
+    fn get_all(
+        &mut self,
+        tree: &mut Tree,
+        who: &Principal,
+        c: &ItemCommand,
+        hooks: &mut dyn CommandHooks,
+    ) -> CommandOutcome {
+        let mut out = CommandOutcome::new(&c.cmd_id, "Get", StatusCode::Ok);
+        for item in &c.items {
+            let st = self.get(tree, who, item, &mut out.results, hooks);
+            out.items.push(st);
+        }
+        out.code = out
+            .items
+            .first()
+            .map_or(StatusCode::IncompleteCommand, |i| i.code);
+        out
+    }
+
     fn get(
         &mut self,
         tree: &mut Tree,
         who: &Principal,
         item: &Item,
         results: &mut Vec<Item>,
+        hooks: &mut dyn CommandHooks,
     ) -> ItemStatus {
         let Some(t) = &item.target else {
             return incomplete(item, "Target");
@@ -419,6 +449,10 @@ impl Processor {
             }
         };
         let node = parsed.node.to_string();
+        let listing = matches!(parsed.query, Some(UriQuery::List(_)));
+        if let Some(code) = hooks.may_read(tree, &node, listing) {
+            return ok(item, code);
+        }
         let r = match &parsed.query {
             None => tree.get(who, &node).map(|g| vec![self.get_item(uri, g)]),
             Some(UriQuery::Prop(p)) => tree

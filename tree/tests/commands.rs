@@ -535,3 +535,47 @@ fn fault_switches_change_what_the_server_sees() {
         );
     }
 }
+
+/// `CommandHooks::may_read` (docs/tree.md "Plug-in points"): a hook may withhold a Get item
+/// with its own status and no Results; it sees the canonical node and whether a `?list=`
+/// query asks for the subtree; the other items of the Get are read as usual.
+#[test]
+fn may_read_hook_withholds_get_items() {
+    struct Withhold(Vec<(String, bool)>);
+    impl CommandHooks for Withhold {
+        fn alert(&mut self, tree: &mut Tree, alert: &Alert) -> AlertAnswer {
+            NoHooks.alert(tree, alert)
+        }
+        fn may_read(&mut self, _t: &Tree, node: &str, listing: bool) -> Option<S> {
+            self.0.push((node.to_owned(), listing));
+            (node == "./Open/A").then_some(S::PermissionDenied)
+        }
+    }
+    let mut t = device();
+    let mut hooks = Withhold(Vec::new());
+    let out = run(
+        &mut t,
+        &mut Processor::new(),
+        r#"
+      <Get><CmdID>1</CmdID><Item><Target><LocURI>./Open/A</LocURI></Target></Item><Item><Target><LocURI>./DevDetail/LrgObj</LocURI></Target></Item></Get>
+      <Get><CmdID>2</CmdID><Item><Target><LocURI>./Open?list=Struct</LocURI></Target></Item></Get>"#,
+        &mut hooks,
+    );
+    let items =
+        |o: &CommandOutcome| -> Vec<u16> { o.items.iter().map(|i| i.code.as_u16()).collect() };
+    assert_eq!(items(&out[0]), [425, 200]);
+    assert_eq!(out[0].results.len(), 1, "only the item read");
+    assert_eq!(
+        out[0].results[0].source.as_ref().unwrap().loc_uri,
+        "./DevDetail/LrgObj"
+    );
+    assert_eq!(items(&out[1]), [200]);
+    assert_eq!(
+        hooks.0,
+        [
+            ("./Open/A".to_owned(), false),
+            ("./DevDetail/LrgObj".to_owned(), false),
+            ("./Open".to_owned(), true)
+        ]
+    );
+}

@@ -242,7 +242,7 @@ impl ReferenceClient {
             auth_line("server_auth", &ixit.server_auth),
             trust
                 .map(|t| format!(
-                    "[scomo]\nenabled = true\ntrusted_originators = [{{ id = {:?}, public_key = {:?} }}]\n\n",
+                    "[scomo]\nenabled = true\ninventory_consent = \"ask\"\ntrusted_originators = [{{ id = {:?}, public_key = {:?} }}]\n\n",
                     t.id, t.public_key
                 ))
                 .unwrap_or_default(),

@@ -219,6 +219,8 @@ impl TesterClient {
             o.insert("public_key".into(), key.clone().into());
             let mut scomo = toml::Table::new();
             scomo.insert("enabled".into(), true.into());
+            // The harness's device is not judged on consent: its user enabled reporting.
+            scomo.insert("inventory_consent".into(), "granted".into());
             scomo.insert(
                 "trusted_originators".into(),
                 toml::Value::Array(vec![o.into()]),

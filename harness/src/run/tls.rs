@@ -323,6 +323,8 @@ impl TesterTls {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 continue;
             };
+            // No Nagle: the handshake's small writes must not wait for delayed ACKs.
+            let _ = tcp.set_nodelay(true);
             let (me, config, backend) = (self.clone(), config.clone(), backend.clone());
             tokio::spawn(async move { me.connection(tcp, peer, config, backend).await });
         }
