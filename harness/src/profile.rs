@@ -115,6 +115,12 @@ impl Feature {
         Feature::Migration,
     ];
 
+    /// Whether the feature is one implementation's own behaviour, which its peer takes no
+    /// part in (an interop run then needs only the judged implementation's claim).
+    pub fn one_sided(self) -> bool {
+        matches!(self, Feature::ScomoInventoryConsent)
+    }
+
     /// The ICS name (`encoding.wbxml`, `auth.md5`, …), also the `@ics:` tag value.
     pub fn name(self) -> &'static str {
         match self {

@@ -216,6 +216,9 @@ pub struct Worker<'a> {
     pub transport: &'a Transport,
     /// The fault switches.
     pub faults: &'a FaultsSection,
+    /// The user's setting for the installed-application list (DMRD-6.1.4-16): a backup
+    /// that would include it needs `granted`, as nobody can be asked in the background.
+    pub inventory: crate::privacy::InventoryConsent,
 }
 
 type Fail = (u16, String);
@@ -264,6 +267,22 @@ impl Worker<'_> {
         let value = self.tree.value_str(SUBTREES).unwrap_or_default();
         let mut nodes = Vec::new();
         for s in subtree_list(&value) {
+            let canonical = NodeUri::parse(s).map_or_else(|_| s.to_owned(), |u| u.to_string());
+            let inventory_here =
+                NodeUri::parse(crate::privacy::INVENTORY).is_ok_and(|u| self.tree.exists(&u));
+            if inventory_here
+                && crate::privacy::discloses_inventory(&canonical, true)
+                && self.inventory != crate::privacy::InventoryConsent::Granted
+                && !self.faults.report_inventory_without_consent
+            {
+                return Err((
+                    result_code::USER_REFUSED,
+                    format!(
+                        "{s} holds the installed-application list, which leaves the device only \
+                         if the user enabled that (DMRD-6.1.4-16, [scomo] inventory_consent)"
+                    ),
+                ));
+            }
             match self.tree.list(who, s, &ListQuery::Tnds(backup_filter())) {
                 Ok(ListOutput::Tnds(t)) => nodes.extend(t.nodes),
                 Ok(ListOutput::Items(_)) => {}

@@ -643,6 +643,7 @@ impl Device {
                         tree: &mut self.tree,
                         transport: &transport,
                         faults: &self.profile.faults,
+                        inventory: self.profile.scomo.inventory_consent,
                     }
                     .perform(&op)
                     .await

@@ -158,11 +158,13 @@ fn verify_change(
                 }
                 ConditionError::Malformed(m) => bad(change.uri, m),
             })?;
+            private(change, &c.uri)?;
             need(tree, change.by, &c.uri, AclCommand::Get)
         }
         ["Trigger", "OnChange"] => {
             let watched = NodeUri::parse(text)
                 .map_err(|e| bad(change.uri, format!("not a node URI: {e}")))?;
+            private(change, &watched)?;
             need(tree, change.by, &watched, AclCommand::Get)
         }
         ["Trigger", "Every"] | ["End", "Count"] => match text.parse::<u32>() {
@@ -212,6 +214,20 @@ fn one_of(text: &str, allowed: &[&str], what: &str) -> Result<(), TreeError> {
             allowed.join(", ")
         )))
     }
+}
+
+/// DMRD-6.1.4-16: a trigger or condition never watches the installed-application list. Its
+/// observations (`Last/Observed`, the chosen group) would disclose it outside any read the
+/// user could be asked about (docs/scheduling.md "Verification": 425).
+fn private(change: &ProposedChange<'_>, watched: &NodeUri) -> Result<(), TreeError> {
+    if crate::privacy::discloses_inventory(&watched.to_string(), false) {
+        return Err(TreeError::PermissionDenied {
+            uri: watched.to_string(),
+            right: AclCommand::Get,
+            server: change.by.server_id().unwrap_or_default().to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// The right `who` has on `uri`: the node's effective ACL, or that of its nearest existing

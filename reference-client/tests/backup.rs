@@ -467,3 +467,56 @@ async fn a_pending_backup_survives_reopening_the_device() {
     let dev = Device::open(&state).unwrap();
     assert!(dev.pending_operations().is_empty());
 }
+
+/// DMRD-6.1.4-16 (docs/scomo.md "Inventory consent"): a backup whose subtrees hold the
+/// installed-application list needs `granted` (nobody can be asked in the background):
+/// otherwise it ends 1401 before anything is exported; other subtrees are unaffected.
+#[test]
+fn the_inventory_is_backed_up_only_with_the_users_setting() {
+    use dm_client::backup::{self, BackupSection, Worker};
+    use dm_client::privacy::InventoryConsent;
+    use dm_client::profile::FaultsSection;
+    use dm_client::transport::{Transport, TransportConfig};
+    let mut tree = dm_tree::Tree::new(dm_tree::TreeConfig::default());
+    let queue: dm_client::jobs::Queue = Arc::new(Mutex::new(Vec::new()));
+    dm_client::scomo::install(&mut tree, queue.clone()).unwrap();
+    let settings = BackupSection {
+        enabled: true,
+        subtrees: "./SCOMO".into(),
+    };
+    backup::install(&mut tree, &settings, queue).unwrap();
+    let transport = Transport::new(TransportConfig::default()).unwrap();
+    let faults = FaultsSection::default();
+    let who = dm_tree::Principal::server("srvA");
+    for (consent, allowed) in [
+        (InventoryConsent::Ask, false),
+        (InventoryConsent::Refused, false),
+        (InventoryConsent::Granted, true),
+    ] {
+        let w = Worker {
+            tree: &mut tree,
+            transport: &transport,
+            faults: &faults,
+            inventory: consent,
+        };
+        match w.export(&who) {
+            Ok(doc) => assert!(allowed, "{consent:?}: {}", String::from_utf8_lossy(&doc)),
+            Err((code, why)) => {
+                assert!(!allowed, "{consent:?}: {code} {why}");
+                assert_eq!(code, 1401);
+                assert!(why.contains("DMRD-6.1.4-16"), "{why}");
+            }
+        }
+    }
+    let faulty = FaultsSection {
+        report_inventory_without_consent: true,
+        ..FaultsSection::default()
+    };
+    let w = Worker {
+        tree: &mut tree,
+        transport: &transport,
+        faults: &faulty,
+        inventory: InventoryConsent::Refused,
+    };
+    assert!(w.export(&who).is_ok(), "the fault exports it anyway");
+}

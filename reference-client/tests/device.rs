@@ -319,7 +319,8 @@ fn profile_faults_reach_the_engine_and_the_tree() {
                no_devinfo = true\nno_final = true\nstale_nonce = true\nno_hmac = true\n\
                ignore_acl = true\ncommit_failed_atomic = true\nadd_overwrites = true\n\
                delete_permanent = true\nfrozen_versions = true\nignore_size_mismatch = true\n\
-               fail_rollback = true\naccept_any_certificate = true\n";
+               fail_rollback = true\naccept_any_certificate = true\n\
+               report_inventory_without_consent = true\n";
     let profile = write_profile(tmp.path(), &format!("{BASE}\n{all}"));
     let dev = Device::init(&tmp.path().join("state"), &profile).unwrap();
     let f = dev.profile().faults.client_faults();
@@ -350,6 +351,7 @@ fn profile_faults_reach_the_engine_and_the_tree() {
     assert!(dev.tree().faults().fail_rollback);
     assert!(dev.profile().faults.client_faults().no_hmac);
     assert!(dev.profile().faults.accept_any_certificate);
+    assert!(dev.profile().faults.report_inventory_without_consent);
 }
 
 mod common;

@@ -127,6 +127,9 @@ fn tick(d: &mut Dev, now: u64) -> Vec<schedule::ScheduleRun> {
 #[case::no_right_on_a_target(vec![("Task/Commands", get("./Vendor/Secret"))], StatusCode::PermissionDenied)]
 #[case::no_right_for_a_condition(vec![("Trigger/When", "./Vendor/Secret == s".into())], StatusCode::PermissionDenied)]
 #[case::no_right_for_on_change(vec![("Trigger/OnChange", "./Vendor/Secret".into())], StatusCode::PermissionDenied)]
+// DMRD-6.1.4-16: observations of the installed-application list would disclose it.
+#[case::watches_the_inventory(vec![("Trigger/OnChange", "./SCOMO/Inventory/Deployed".into())], StatusCode::PermissionDenied)]
+#[case::conditions_on_the_inventory(vec![("Trigger/When", "./SCOMO/Inventory/Deployed/av/State == 20".into())], StatusCode::PermissionDenied)]
 #[case::unsupported_command(vec![("Task/Commands", "<Alert><CmdID>1</CmdID><Data>1226</Data></Alert>".into())], StatusCode::OptionalFeatureNotSupported)]
 #[case::unsupported_operator(vec![("Trigger/When", "./Vendor/Battery ~ 3".into())], StatusCode::OptionalFeatureNotSupported)]
 #[case::unsupported_mode(vec![("Report/Mode", "email".into())], StatusCode::OptionalFeatureNotSupported)]

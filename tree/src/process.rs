@@ -280,7 +280,7 @@ impl Processor {
             Command::Add(c) => self.items(tree, who, c, "Add"),
             Command::Replace(c) => self.items(tree, who, c, "Replace"),
             Command::Delete(c) => self.items(tree, who, c, "Delete"),
-            Command::Copy(c) => self.items(tree, who, c, "Copy"),
+            Command::Copy(c) => self.copy_all(tree, who, c, hooks),
             Command::Get(c) => {
                 if self.in_atomic {
                     // facts §2.6: Get inside Atomic → 500.
@@ -402,6 +402,35 @@ impl Processor {
             Ok(()) => ok(item, StatusCode::Ok),
             Err(e) => refused(item, &e),
         }
+    }
+
+    /// A Copy reads its source: each item's source goes through [`CommandHooks::may_read`]
+    /// first, as a Get's target does, and a withheld one is not copied.
+    fn copy_all(
+        &mut self,
+        tree: &mut Tree,
+        who: &Principal,
+        c: &ItemCommand,
+        hooks: &mut dyn CommandHooks,
+    ) -> CommandOutcome {
+        let mut out = CommandOutcome::new(&c.cmd_id, "Copy", StatusCode::Ok);
+        for item in &c.items {
+            let source = item
+                .source
+                .as_ref()
+                .and_then(|s| UriRef::parse(&s.loc_uri).ok())
+                .map(|u| u.node.to_string());
+            let st = match source.and_then(|n| hooks.may_read(tree, &n, false)) {
+                Some(code) => ok(item, code),
+                None => self.copy(tree, who, item),
+            };
+            out.items.push(st);
+        }
+        out.code = out
+            .items
+            .first()
+            .map_or(StatusCode::IncompleteCommand, |i| i.code);
+        out
     }
 
     /// A Get: each item through [`CommandHooks::may_read`], then read.

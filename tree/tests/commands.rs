@@ -558,9 +558,13 @@ fn may_read_hook_withholds_get_items() {
         &mut Processor::new(),
         r#"
       <Get><CmdID>1</CmdID><Item><Target><LocURI>./Open/A</LocURI></Target></Item><Item><Target><LocURI>./DevDetail/LrgObj</LocURI></Target></Item></Get>
-      <Get><CmdID>2</CmdID><Item><Target><LocURI>./Open?list=Struct</LocURI></Target></Item></Get>"#,
+      <Get><CmdID>2</CmdID><Item><Target><LocURI>./Open?list=Struct</LocURI></Target></Item></Get>
+      <Copy><CmdID>3</CmdID><Item><Target><LocURI>./Open/Leak</LocURI></Target><Source><LocURI>./Open/A</LocURI></Source></Item></Copy>"#,
         &mut hooks,
     );
+    // A Copy reads its source: withheld, and nothing is copied.
+    assert_eq!(out[2].items[0].code, S::PermissionDenied);
+    assert!(t.value_str("./Open/Leak").is_none());
     let items =
         |o: &CommandOutcome| -> Vec<u16> { o.items.iter().map(|i| i.code.as_u16()).collect() };
     assert_eq!(items(&out[0]), [425, 200]);
@@ -575,7 +579,8 @@ fn may_read_hook_withholds_get_items() {
         [
             ("./Open/A".to_owned(), false),
             ("./DevDetail/LrgObj".to_owned(), false),
-            ("./Open".to_owned(), true)
+            ("./Open".to_owned(), true),
+            ("./Open/A".to_owned(), false)
         ]
     );
 }

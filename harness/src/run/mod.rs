@@ -308,7 +308,7 @@ impl Selection {
             let missing: Vec<&str> = parsed
                 .needs
                 .iter()
-                .filter(|f| !other.claims(**f))
+                .filter(|f| !f.one_sided() && !other.claims(**f))
                 .map(|f| f.name())
                 .collect();
             if !missing.is_empty() {

@@ -522,7 +522,7 @@ async fn challenges(w: &mut DmWorld, c: &Context) -> StepResult {
 }
 
 /// Statuses `p` sent for commands named `cmd` (optionally with this target).
-fn answers<'a>(
+pub(super) fn answers<'a>(
     s: &'a Observed,
     p: Party,
     cmd: &str,

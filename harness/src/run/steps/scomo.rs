@@ -26,6 +26,11 @@ pub const OPERATION_COMPLETE: &str = "urn:oma:at:scomo:1.0:OperationComplete";
 pub(super) fn defs() -> Vec<Def> {
     vec![
         def!(
+            Then,
+            r#"the client withholds "([^"]*)" from the Get"#,
+            withholds
+        ),
+        def!(
             Given,
             r#"the server publishes (?:a|the) package "([^"]*)" version "([^"]*)" for (the client|another model)"#,
             publish
@@ -390,4 +395,51 @@ async fn reports_installed(w: &mut DmWorld, c: &Context) -> StepResult {
 async fn not_installed(w: &mut DmWorld, c: &Context) -> StepResult {
     let uri = format!("{}/Version", deployed(w, arg(c, 1), arg(c, 2)));
     super::check::check_answer(w, Party::Client, "Get", Some(&uri), &[404])
+}
+
+/// DMRD-6.1.4-16: the client refused the Get of `uri` (a Status that is not 2xx; the
+/// project's mechanism answers 425, docs/scomo.md "Inventory consent", but the requirement
+/// only asks that the data stay on the device) and sent no Results for it or below it.
+async fn withholds(w: &mut DmWorld, c: &Context) -> StepResult {
+    let uri = arg(c, 1).trim_end_matches('/');
+    const RULE: &str = "DMRD-6.1.4-16 (the installed-application list is not sent unless the \
+                        user enabled it or agreed when asked)";
+    let codes: Vec<u16> = w
+        .sessions
+        .iter()
+        .flat_map(|s| super::check::answers(s, Party::Client, "Get", Some(uri)))
+        .map(|(st, _)| st.code.as_u16())
+        .collect();
+    if codes.is_empty() {
+        return Err(Why::Fail(format!(
+            "{RULE}: expected a Status for the Get of {uri}; received none"
+        )));
+    }
+    if let Some(ok) = codes.iter().find(|c| (200..300).contains(*c)) {
+        return Err(Why::Fail(format!(
+            "{RULE}: expected the Get of {uri} refused; received Status {ok}"
+        )));
+    }
+    let leaked: Vec<String> = w
+        .sessions
+        .iter()
+        .flat_map(|s| s.from(Party::Client))
+        .flat_map(|m| m.commands().iter())
+        .filter_map(|c| match c {
+            Command::Results(r) => Some(r),
+            _ => None,
+        })
+        .flat_map(|r| r.items.iter())
+        .filter_map(|i| i.source.as_ref().map(|l| l.loc_uri.clone()))
+        .filter(|src| {
+            let node = src.split('?').next().unwrap_or("");
+            node == uri || node.strip_prefix(uri).is_some_and(|r| r.starts_with('/'))
+        })
+        .collect();
+    if !leaked.is_empty() {
+        return Err(Why::Fail(format!(
+            "{RULE}: expected no Results for {uri} or below it; received Results for {leaked:?}"
+        )));
+    }
+    Ok(())
 }
