@@ -277,16 +277,16 @@ impl Processor {
         hooks: &mut dyn CommandHooks,
     ) -> CommandOutcome {
         match cmd {
-            Command::Add(c) => self.items(tree, who, c, "Add"),
-            Command::Replace(c) => self.items(tree, who, c, "Replace"),
-            Command::Delete(c) => self.items(tree, who, c, "Delete"),
-            Command::Copy(c) => self.copy_all(tree, who, c, hooks),
+            Command::Add(c) => self.items(tree, who, c, "Add", hooks),
+            Command::Replace(c) => self.items(tree, who, c, "Replace", hooks),
+            Command::Delete(c) => self.items(tree, who, c, "Delete", hooks),
+            Command::Copy(c) => self.items(tree, who, c, "Copy", hooks),
             Command::Get(c) => {
                 if self.in_atomic {
                     // facts §2.6: Get inside Atomic → 500.
                     return self.not_in_atomic(&c.cmd_id, "Get", &c.items);
                 }
-                self.get_all(tree, who, c, hooks)
+                self.items(tree, who, c, "Get", hooks)
             }
             Command::Exec(e) => {
                 if self.in_atomic {
@@ -346,19 +346,23 @@ impl Processor {
         out
     }
 
+    /// An item command: each item in turn. Get and Copy read, so their items go through
+    /// [`CommandHooks::may_read`] first.
     fn items(
         &mut self,
         tree: &mut Tree,
         who: &Principal,
         c: &ItemCommand,
         name: &'static str,
+        hooks: &mut dyn CommandHooks,
     ) -> CommandOutcome {
         let mut out = CommandOutcome::new(&c.cmd_id, name, StatusCode::Ok);
         for item in &c.items {
             let st = match name {
                 "Add" | "Replace" => self.write(tree, who, c, item, name),
                 "Delete" => self.delete(tree, who, item),
-                _ => self.copy(tree, who, item),
+                "Copy" => self.copy(tree, who, item, hooks),
+                _ => self.get(tree, who, item, &mut out.results, hooks),
             };
             out.items.push(st);
         }
@@ -394,63 +398,26 @@ impl Processor {
         }
     }
 
-    fn copy(&mut self, tree: &mut Tree, who: &Principal, item: &Item) -> ItemStatus {
+    fn copy(
+        &mut self,
+        tree: &mut Tree,
+        who: &Principal,
+        item: &Item,
+        hooks: &mut dyn CommandHooks,
+    ) -> ItemStatus {
         let (Some(t), Some(s)) = (&item.target, &item.source) else {
             return incomplete(item, "Target and Source");
         };
+        // A Copy reads its source: withheld like a Get's target, and then not copied.
+        if let Ok(source) = UriRef::parse(&s.loc_uri) {
+            if let Some(code) = hooks.may_read(tree, &source.node.to_string(), false) {
+                return ok(item, code);
+            }
+        }
         match tree.copy(who, &s.loc_uri, &t.loc_uri) {
             Ok(()) => ok(item, StatusCode::Ok),
             Err(e) => refused(item, &e),
         }
-    }
-
-    /// A Copy reads its source: each item's source goes through [`CommandHooks::may_read`]
-    /// first, as a Get's target does, and a withheld one is not copied.
-    fn copy_all(
-        &mut self,
-        tree: &mut Tree,
-        who: &Principal,
-        c: &ItemCommand,
-        hooks: &mut dyn CommandHooks,
-    ) -> CommandOutcome {
-        let mut out = CommandOutcome::new(&c.cmd_id, "Copy", StatusCode::Ok);
-        for item in &c.items {
-            let source = item
-                .source
-                .as_ref()
-                .and_then(|s| UriRef::parse(&s.loc_uri).ok())
-                .map(|u| u.node.to_string());
-            let st = match source.and_then(|n| hooks.may_read(tree, &n, false)) {
-                Some(code) => ok(item, code),
-                None => self.copy(tree, who, item),
-            };
-            out.items.push(st);
-        }
-        out.code = out
-            .items
-            .first()
-            .map_or(StatusCode::IncompleteCommand, |i| i.code);
-        out
-    }
-
-    /// A Get: each item through [`CommandHooks::may_read`], then read.
-    fn get_all(
-        &mut self,
-        tree: &mut Tree,
-        who: &Principal,
-        c: &ItemCommand,
-        hooks: &mut dyn CommandHooks,
-    ) -> CommandOutcome {
-        let mut out = CommandOutcome::new(&c.cmd_id, "Get", StatusCode::Ok);
-        for item in &c.items {
-            let st = self.get(tree, who, item, &mut out.results, hooks);
-            out.items.push(st);
-        }
-        out.code = out
-            .items
-            .first()
-            .map_or(StatusCode::IncompleteCommand, |i| i.code);
-        out
     }
 
     fn get(
