@@ -342,7 +342,7 @@ fn is_ncname(s: &str) -> bool {
 }
 
 /// A QName: an NCName, or two joined by one colon (prefix and local part).
-fn is_qname(s: &str) -> bool {
+pub(crate) fn is_qname(s: &str) -> bool {
     match s.split_once(':') {
         Some((prefix, local)) => is_ncname(prefix) && is_ncname(local),
         None => is_ncname(s),

@@ -175,6 +175,12 @@ impl<'a> BodyParser<'a> {
                 t::LITERAL | t::LITERAL_C => {
                     let index = mb_uint::read(self.bytes, &mut self.pos, "literal tag index")?;
                     let name = self.table_string(index, at)?;
+                    if !crate::xml::is_qname(name) {
+                        return Err(WbxmlError::BadLiteralName {
+                            offset: at,
+                            name: name.to_string(),
+                        });
+                    }
                     let el = self.element(name, page, at);
                     open(&mut stack, &mut root, el, tok == t::LITERAL_C, at)?;
                 }

@@ -154,6 +154,15 @@ pub enum WbxmlError {
         /// Why.
         reason: &'static str,
     },
+    /// Decoding: a LITERAL tag whose name from the string table is not an XML name, so the
+    /// element could never be written as XML.
+    #[error("LITERAL tag at byte {offset} names {name:?}, which is not an XML element name")]
+    BadLiteralName {
+        /// Offset of the LITERAL token.
+        offset: usize,
+        /// The name from the string table.
+        name: String,
+    },
     /// Encoding: an element name that is empty or contains NUL cannot be a literal tag.
     #[error("element name {name:?} cannot be encoded as a WBXML literal tag")]
     BadElementName {

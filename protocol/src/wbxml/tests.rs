@@ -282,6 +282,19 @@ fn token_literal_and_literal_c() {
     assert_eq!(r, s("Meta").with_child(m("EMIx")));
 }
 
+/// A literal name the string table holds must be an XML name: `< Final/>`-like names (a
+/// space, a NUL, empty) could never be written back as XML.
+#[test]
+fn literal_names_must_be_xml_names() {
+    for table in [&b"a b\0"[..], b"\0", b"x\x01y\0", b"1st\0"] {
+        let e = err_of(&with_table(table, &[0x04, 0x00]));
+        assert!(
+            matches!(e, WbxmlError::BadLiteralName { .. }),
+            "{table:?}: {e}"
+        );
+    }
+}
+
 #[test]
 fn token_switch_page() {
     // Meta { SWITCH 1, MaxMsgSize, SWITCH 0, ... }
