@@ -373,13 +373,8 @@ impl Profile {
             return Err("[ixit] server_url is required to test a dm-server".into());
         }
         // docs/tls.md: who speaks TLS, and what the harness needs for it.
-        let scheme = |n: usize, want: &str| {
-            ixit.server_url
-                .as_deref()
-                .and_then(|u| u.get(..n))
-                .is_some_and(|s| s.eq_ignore_ascii_case(want))
-        };
-        let (https, http) = (scheme(8, "https://"), scheme(7, "http://"));
+        let url = ixit.server_url.as_deref().unwrap_or("");
+        let (https, http) = (has_scheme(url, "https"), has_scheme(url, "http"));
         let tls = self.claims(Feature::Tls);
         match (self.implementation.role, &self.adapter) {
             (Role::Client, _) if !ixit.trust_anchors.is_empty() => {
@@ -456,4 +451,10 @@ impl Profile {
     pub fn claims(&self, feature: Feature) -> bool {
         self.ics.claims.contains(&feature)
     }
+}
+
+/// Whether `url` starts with `scheme://` (the scheme compared without regard to case).
+pub(crate) fn has_scheme(url: &str, scheme: &str) -> bool {
+    url.split_once("://")
+        .is_some_and(|(s, _)| s.eq_ignore_ascii_case(scheme))
 }

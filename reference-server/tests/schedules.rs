@@ -87,6 +87,17 @@ impl Api {
     }
 
     /// A call expected to succeed with `status`; the body.
+    /// `GET /devices/IMEI:1/schedules/r1`, which must answer 200.
+    async fn schedule(&self) -> Value {
+        self.ok(
+            Method::GET,
+            "/devices/IMEI:1/schedules/r1",
+            None,
+            StatusCode::OK,
+        )
+        .await
+    }
+
     async fn ok(
         &self,
         method: Method,
@@ -285,14 +296,7 @@ async fn create_queues_one_tnds_add_holding_the_leaves() {
         )
         .await;
     assert_eq!(list, json!([answer["schedule"]]));
-    let one = api
-        .ok(
-            Method::GET,
-            "/devices/IMEI:1/schedules/r1",
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let one = api.schedule().await;
     assert_eq!(one, answer["schedule"]);
     assert_eq!(api.store.jobs(DEV).unwrap(), vec![job]);
 }
@@ -496,14 +500,7 @@ async fn the_adds_status_is_the_verdict(
         )
         .await;
     api.answer(job_of(&answer).id, code);
-    let shown = api
-        .ok(
-            Method::GET,
-            "/devices/IMEI:1/schedules/r1",
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let shown = api.schedule().await;
     assert_eq!(shown["state"], expected);
     assert_eq!(shown["verdict"], code);
     assert_eq!(shown["last_error"], json!(last_error));
@@ -646,16 +643,7 @@ async fn a_refused_schedule_is_created_again_by_put() {
     assert_eq!(answer["schedule"]["state"], "requested");
     assert_eq!(answer["schedule"]["verdict"], Value::Null);
     api.answer(job.id, 200);
-    assert_eq!(
-        api.ok(
-            Method::GET,
-            "/devices/IMEI:1/schedules/r1",
-            None,
-            StatusCode::OK
-        )
-        .await["state"],
-        "active"
-    );
+    assert_eq!(api.schedule().await["state"], "active");
 }
 
 /// docs/scheduling.md "Life cycle": suspend/resume/terminate replace `State` (the device
@@ -690,14 +678,7 @@ async fn state_changes_write_the_state_leaf() {
         "until the device answers"
     );
     api.answer(job.id, 200);
-    let shown = api
-        .ok(
-            Method::GET,
-            "/devices/IMEI:1/schedules/r1",
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let shown = api.schedule().await;
     assert_eq!(
         (
             shown["state"].as_str(),
@@ -983,14 +964,7 @@ async fn a_session_delivers_the_schedule_and_brings_the_report(
             Step::Finished(_) => break,
         }
     }
-    let shown = api
-        .ok(
-            Method::GET,
-            "/devices/IMEI:1/schedules/r1",
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let shown = api.schedule().await;
     assert_eq!(
         (shown["state"].as_str(), shown["verdict"].as_u64()),
         (Some(state), Some(u64::from(verdict)))

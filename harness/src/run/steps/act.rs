@@ -84,7 +84,7 @@ pub(super) fn defs() -> Vec<Def> {
     ]
 }
 
-fn target(uri: &str) -> Item {
+pub(super) fn target(uri: &str) -> Item {
     Item {
         target: Some(Locator::uri(uri)),
         ..Item::default()
@@ -110,7 +110,7 @@ fn item_cmd(items: Vec<Item>) -> ItemCommand {
     }
 }
 
-fn named(name: &str, items: Vec<Item>) -> Result<Command, Why> {
+pub(super) fn named(name: &str, items: Vec<Item>) -> Result<Command, Why> {
     Ok(match name {
         "Get" => Command::Get(item_cmd(items)),
         "Delete" => Command::Delete(item_cmd(items)),

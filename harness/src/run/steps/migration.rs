@@ -191,17 +191,20 @@ async fn new_client_session(w: &mut DmWorld, _c: &Context) -> StepResult {
     r
 }
 
-async fn queue_get_new(w: &mut DmWorld, c: &Context) -> StepResult {
-    let new_dev = w
-        .other_client
+/// The DevId of the new client (`the server also knows a new client`).
+fn new_device(w: &DmWorld) -> Result<String, Why> {
+    w.other_client
         .as_ref()
         .map(|(_, d)| d.clone())
-        .ok_or_else(|| {
-            Why::Error("no new client: add `the server also knows a new client`".into())
-        })?;
-    let spec: dm_server::model::JobSpec = serde_json::from_value(serde_json::json!({"commands": [
-        {"Command": "Get", "CmdID": "0", "Items": [{"Target": {"LocURI": arg(c, 1)}}]}]}))
-    .map_err(|e| Why::Error(e.to_string()))?;
+        .ok_or_else(|| Why::Error("no new client: add `the server also knows a new client`".into()))
+}
+
+async fn queue_get_new(w: &mut DmWorld, c: &Context) -> StepResult {
+    let new_dev = new_device(w)?;
+    let get = super::act::named("Get", vec![super::act::target(arg(c, 1))])?;
+    let spec = dm_server::model::JobSpec {
+        commands: vec![get],
+    };
     let server = w
         .server
         .as_ref()
@@ -213,13 +216,7 @@ async fn queue_get_new(w: &mut DmWorld, c: &Context) -> StepResult {
 
 async fn queue_restore_onto_new(w: &mut DmWorld, _c: &Context) -> StepResult {
     let name = latest_backup(w).await?;
-    let new_dev = w
-        .other_client
-        .as_ref()
-        .map(|(_, d)| d.clone())
-        .ok_or_else(|| {
-            Why::Error("no new client: add `the server also knows a new client`".into())
-        })?;
+    let new_dev = new_device(w)?;
     let id = server(w)?.restore(&new_dev, &name).await?;
     w.jobs.push(id);
     Ok(())

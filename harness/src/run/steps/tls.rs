@@ -44,13 +44,11 @@ pub(super) fn defs() -> Vec<Def> {
 }
 
 fn is_https(url: &str) -> bool {
-    url.get(..8)
-        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    crate::profile::has_scheme(url, "https")
 }
 
 fn is_plain_http(url: &str) -> bool {
-    url.get(..7)
-        .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    crate::profile::has_scheme(url, "http")
 }
 
 const RULE: &str = "facts §6.4, DMRD-6.1.1.5-1 (data between server and device is kept \
